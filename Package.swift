@@ -59,6 +59,7 @@ let package = Package(
             name: "CertrollCLI",
             dependencies: [
                 "CertrollCore", "CertrollPKI", "CertrollSSH", "CertrollRollout",
+                .product(name: "Yams", package: "Yams"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
