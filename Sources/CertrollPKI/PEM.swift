@@ -55,7 +55,8 @@ public enum PEM {
             throw .truncatedPEM(file, block: blocks.count + 1, line: current.line, label: current.label)
         }
         if blocks.isEmpty {
-            throw .notPEM(file, looksLikeDER: data.first == 0x30 && !data.contains(0x2D))
+            let binary = data.contains { $0 < 0x09 || $0 >= 0x80 }
+            throw .notPEM(file, looksLikeDER: data.first == 0x30 && binary)
         }
         return blocks
     }
