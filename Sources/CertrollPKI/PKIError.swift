@@ -14,6 +14,7 @@ public struct PKIError: Error, Equatable, Sendable, CustomStringConvertible {
         case noPrivateKey
         case certificateInsteadOfKey
         case keyInsteadOfCertificate
+        case requestInsteadOfCertificate
         case passphraseRequired
         case wrongPassphrase
         case invalidKey
@@ -85,6 +86,12 @@ public struct PKIError: Error, Equatable, Sendable, CustomStringConvertible {
         PKIError(
             .keyInsteadOfCertificate,
             "\(file) holds a private key, not a certificate; give the certificate chain the CA sent.", file: file)
+    }
+    public static func requestInsteadOfCertificate(_ file: String) -> PKIError {
+        PKIError(
+            .requestInsteadOfCertificate,
+            "\(file) holds a certificate signing request, not a certificate; send it to your CA and check the certificate it returns.",
+            file: file)
     }
     public static func passphraseRequired(_ file: String) -> PKIError {
         PKIError(

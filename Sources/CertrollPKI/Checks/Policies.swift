@@ -14,6 +14,8 @@ private func day(_ date: Date) -> String {
     return formatter.string(from: date)
 }
 
+private func octal(_ mode: UInt32) -> String { "0" + String(mode, radix: 8) }
+
 private let needsCertificates = CheckVerdict.skipped("the certificate file did not load")
 private let needsKey = CheckVerdict.skipped("the key file did not load")
 
@@ -179,9 +181,9 @@ struct KeyProtectionPolicy: CertificatePolicy {
         let file = keyFile.file
         if let mode = material.keyFileMode, mode & 0o077 != 0 {
             return .warn(
-                "\(file) is readable by others (mode \(String(mode, radix: 8))); run chmod 600 \(q(file))")
+                "\(file) is readable by others (mode \(octal(mode))); run chmod 600 \(q(file))")
         }
-        let mode = material.keyFileMode.map { "mode \(String($0, radix: 8))" } ?? "mode unknown"
+        let mode = material.keyFileMode.map { "mode \(octal($0))" } ?? "mode unknown"
         if case .legacyEncrypted(let cipher) = keyFile.format {
             return .pass(
                 "\(cipher), \(mode); note: legacy PEM encryption does not stretch the passphrase, so keep the file 0600")

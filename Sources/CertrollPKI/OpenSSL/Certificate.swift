@@ -123,6 +123,7 @@ public final class Certificate: @unchecked Sendable, CustomStringConvertible {
         }
         if certificates.isEmpty {
             if others.contains(where: { KeyFileFormat(block: $0) != nil }) { throw .keyInsteadOfCertificate(file) }
+            if others.contains(where: { $0.label.hasSuffix("CERTIFICATE REQUEST") }) { throw .requestInsteadOfCertificate(file) }
             throw .noCertificate(file)
         }
         return (certificates, others)
