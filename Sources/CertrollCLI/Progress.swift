@@ -14,10 +14,17 @@ enum Progress {
                 try? await Task.sleep(for: .milliseconds(120))
             }
         }
-        defer {
+        do {
+            let result = try await work()
             spinner.cancel()
+            await spinner.value
             FileHandle.standardError.write(Data("\r\(label) done\n".utf8))
+            return result
+        } catch {
+            spinner.cancel()
+            await spinner.value
+            FileHandle.standardError.write(Data("\r\(label) failed\n".utf8))
+            throw error
         }
-        return try await work()
     }
 }

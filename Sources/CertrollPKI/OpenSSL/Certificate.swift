@@ -32,13 +32,21 @@ public final class Certificate: @unchecked Sendable, CustomStringConvertible {
 
     /// Parses one DER certificate.
     public convenience init(der: Data) throws(PKIError) {
+        switch Self.parse(der) {
+        case .success(let parsed): self.init(owning: parsed)
+        case .failure(let error): throw .openSSL("parse a certificate", error.summary)
+        }
+    }
+
+    /// `d2i_X509`, with OpenSSL's reasons on failure.
+    private static func parse(_ der: Data) -> Result<OpaquePointer, OpenSSLError> {
         OpenSSLError.clear()
         let parsed: OpaquePointer? = der.withUnsafeBytes { raw in
             var cursor: UnsafePointer<UInt8>? = raw.bindMemory(to: UInt8.self).baseAddress
             return d2i_X509(nil, &cursor, raw.count)
         }
-        guard let parsed else { throw OpenSSLError.failure("parse a certificate") }
-        self.init(owning: parsed)
+        guard let parsed else { return .failure(OpenSSLError.drain()) }
+        return .success(parsed)
     }
 
     /// Takes ownership of `pointer`.
@@ -115,10 +123,9 @@ public final class Certificate: @unchecked Sendable, CustomStringConvertible {
                 others.append(block)
                 continue
             }
-            do {
-                certificates.append(try Certificate(der: block.der))
-            } catch {
-                throw .invalidCertificate(file, block: block.index, error.reason.replacingOccurrences(of: "OpenSSL failed to parse a certificate ", with: "").trimmingCharacters(in: CharacterSet(charactersIn: "().")))
+            switch parse(block.der) {
+            case .success(let parsed): certificates.append(Certificate(owning: parsed))
+            case .failure(let error): throw .invalidCertificate(file, block: block.index, error.summary)
             }
         }
         if certificates.isEmpty {
