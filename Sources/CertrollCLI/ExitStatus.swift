@@ -1,0 +1,48 @@
+import ArgumentParser
+import CertrollPKI
+
+/// Exit statuses (SPEC "Exit codes"). With several clusters the worst wins:
+/// `needsPerson` > `rolledBack` > `preflightFailed` > `ok`.
+public enum ExitStatus: Int32, Sendable {
+    case ok = 0
+    /// At least one cluster failed and was rolled back cleanly.
+    case rolledBack = 1
+    /// Bad usage or input; nothing touched.
+    case badInput = 2
+    /// Preflight failed; nothing touched.
+    case preflightFailed = 3
+    /// A rollback did not complete; a person must look.
+    case needsPerson = 4
+    case interrupted = 130
+
+    /// The one map from errors to exit statuses. New error types get a case here.
+    public static func of(_ error: any Error) -> ExitStatus {
+        switch error {
+        case is PKIError: return .badInput
+        case let error as CLIError:
+            switch error.code {
+            case .missingSecret, .unreadableSecretFile, .emptySecret, .secretMismatch, .conflictingOptions,
+                 .fileExists, .inventory:
+                return .badInput
+            case .checksFailed: return .badInput
+            }
+        default:
+            // swift-argument-parser's own errors: help and version are success,
+            // everything else is a usage error.
+            let code = CertrollCommand.exitCode(for: error)
+            if code == .success { return .ok }
+            return .badInput
+        }
+    }
+
+    /// The text to show for `error`: our errors' reason, or ArgumentParser's usage message.
+    static func message(for error: any Error) -> String? {
+        switch error {
+        case let error as PKIError: return error.reason
+        case let error as CLIError: return error.reason
+        default:
+            let message = CertrollCommand.fullMessage(for: error)
+            return message.isEmpty ? nil : message
+        }
+    }
+}

@@ -1,0 +1,70 @@
+import CertrollCore
+import Foundation
+
+/// Where one secret may come from, in order: a file option, an environment
+/// variable, a no-echo prompt on a terminal. Never argv.
+struct SecretSource {
+    /// What it is, for prompts and errors: "the passphrase of key.pem".
+    var what: String
+    /// The file option's name, e.g. `--key-passphrase-file`, and its value.
+    var option: String
+    var file: String?
+    var environment: String
+    /// Ask twice on a terminal (for a new passphrase).
+    var confirm = false
+
+    /// The secret, or nil when none was given and there is no terminal to ask on.
+    func readIfGiven() throws(CLIError) -> Secret? {
+        if let file { return try Self.read(file: file) }
+        if let value = ProcessInfo.processInfo.environment[environment], !value.isEmpty {
+            return Secret(value)
+        }
+        guard Console.stdinIsTerminal else { return nil }
+        let first = try Self.prompt("Enter \(what): ")
+        if first.isEmpty { throw .emptySecret("the prompt") }
+        if confirm {
+            let second = try Self.prompt("Repeat \(what): ")
+            guard first == second else { throw .secretMismatch() }
+        }
+        return first
+    }
+
+    /// The secret; throws when none is given and there is no terminal.
+    func read() throws(CLIError) -> Secret {
+        guard let secret = try readIfGiven() else {
+            throw .missingSecret(what, option: option, environment: environment)
+        }
+        return secret
+    }
+
+    /// The first line of `file` (a trailing newline is not part of the secret).
+    static func read(file: String) throws(CLIError) -> Secret {
+        guard let data = FileManager.default.contents(atPath: file) else {
+            let why = FileManager.default.fileExists(atPath: file) ? "permission denied or not a file" : "no such file"
+            throw .unreadableSecretFile(file, why)
+        }
+        var bytes = Array(data)
+        if let newline = bytes.firstIndex(of: 0x0A) { bytes = Array(bytes[..<newline]) }
+        if bytes.last == 0x0D { bytes.removeLast() }
+        guard !bytes.isEmpty else { throw .emptySecret(file) }
+        return Secret(bytes: bytes)
+    }
+
+    /// Reads a line from the terminal with echo off; the prompt goes to stderr.
+    private static func prompt(_ text: String) throws(CLIError) -> Secret {
+        FileHandle.standardError.write(Data(text.utf8))
+        var saved = termios()
+        let haveTerminal = tcgetattr(STDIN_FILENO, &saved) == 0
+        if haveTerminal {
+            var silent = saved
+            silent.c_lflag &= ~tcflag_t(ECHO)
+            tcsetattr(STDIN_FILENO, TCSAFLUSH, &silent)
+        }
+        defer {
+            if haveTerminal { tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved) }
+            FileHandle.standardError.write(Data("\n".utf8))
+        }
+        guard let line = readLine(strippingNewline: true) else { return Secret("") }
+        return Secret(line)
+    }
+}
