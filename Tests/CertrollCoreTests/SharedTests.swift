@@ -18,26 +18,44 @@ import Testing
         #expect(ShellQuote.join(["service", "demisto", "stop"]) == "service demisto stop")
     }
 
+    /// A blocking barrier: `arrive` blocks its thread until `parties` threads arrived, or times out.
+    final class Barrier: @unchecked Sendable {
+        let condition = NSCondition()
+        let parties: Int
+        var arrived = 0
+        init(parties: Int) { self.parties = parties }
+        func arrive(timeout: TimeInterval) -> Bool {
+            condition.lock()
+            defer { condition.unlock() }
+            arrived += 1
+            condition.broadcast()
+            let deadline = Date().addingTimeInterval(timeout)
+            while arrived < parties {
+                if !condition.wait(until: deadline) { return false }
+            }
+            return true
+        }
+    }
+
     actor OnOwnThread {
         let executor = ThreadExecutor(name: "test")
         nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
-        func sleepBlocking() -> Bool {
-            usleep(200_000)
-            return executor.isCurrentThread
+        func blockAt(_ barrier: Barrier) -> Bool {
+            barrier.arrive(timeout: 10) && executor.isCurrentThread
         }
         deinit { executor.shutdown() }
     }
 
+    /// Eight actors block their threads at once: on the cooperative pool (as many
+    /// threads as cores) the barrier would never fill and every call would time out.
     @Test func blockingActorsRunInParallelOffThePool() async {
         let actors = (0..<8).map { _ in OnOwnThread() }
-        let start = Date()
-        let onOwnThread = await withTaskGroup(of: Bool.self) { group in
-            for a in actors { group.addTask { await a.sleepBlocking() } }
+        let barrier = Barrier(parties: 8)
+        let results = await withTaskGroup(of: Bool.self) { group in
+            for a in actors { group.addTask { await a.blockAt(barrier) } }
             return await group.reduce(into: [Bool]()) { $0.append($1) }
         }
-        // 8 × 0.2 s blocking sleeps on a 2-thread pool would take ≥ 0.8 s.
-        #expect(Date().timeIntervalSince(start) < 0.7)
-        #expect(onOwnThread == Array(repeating: true, count: 8))
+        #expect(results == Array(repeating: true, count: 8))
     }
 
     @Test func blockingRunReturnsAndThrows() async throws {
