@@ -300,7 +300,9 @@ public struct RolloutEngine: Sendable {
                         cancelled: Bool, events: any RolloutEventSink) throws -> RunReport {
         let clusters = order.map { name in
             let o = outcomes[name] ?? ClusterOutcome(.notStarted)
-            return RunReport.ClusterReport(name: name, outcome: o, exitCode: o.exitCode)
+            // A rollback that was asked for and completed is a success.
+            let requested = command == "rollback" && o.kind == .rolledBack
+            return RunReport.ClusterReport(name: name, outcome: o, exitCode: requested ? 0 : o.exitCode)
         }
         let code = ClusterOutcome.worstExitCode(clusters.map(\.exitCode) + (cancelled ? [130] : []))
         let report = RunReport(runID: runID, command: command, started: started, finished: now(), clusters: clusters, exitCode: code)

@@ -1,0 +1,30 @@
+public import CertrollCore
+import Foundation
+
+/// Its service's start command fails the first `failures` times (default: once),
+/// as XSOAR does when it cannot come up.
+public final class HostThatFailsStart: InMemoryHost, @unchecked Sendable {
+    public var failures = 1
+    private var failed = 0
+
+    public override func fault(_ op: Operation) throws -> CommandResult? {
+        guard case .run(let c) = op, c == NodeCommands(settings).start.shell, failed < failures else { return nil }
+        failed += 1
+        return CommandResult(exitStatus: 1, stderr: Data("Job for \(settings.service).service failed".utf8))
+    }
+}
+
+/// Goes down (sshd and all) right after its service is stopped for the first time.
+public final class HostThatDiesAfterStop: InMemoryHost, @unchecked Sendable {
+    private var stopped = false
+    public override func fault(_ op: Operation) throws -> CommandResult? {
+        if stopped {
+            goDown()
+            throw Unreachable(host: name)
+        }
+        if case .run(let c) = op, c == NodeCommands(settings).status.shell, stops > 0 {
+            stopped = true
+        }
+        return nil
+    }
+}
