@@ -85,7 +85,7 @@ struct Lab {
     func engine(hook: (any AfterSuccessHook)? = nil,
                 decorator: (@Sendable (any JournalWriter) -> any JournalWriter)? = nil) -> RolloutEngine {
         RolloutEngine(connector: network, probe: network, keyInspector: FakeKeyInspector(), hook: hook,
-                      store: RunStore(root: stateDir), logger: Logger(label: "test"),
+                      store: RunStore(root: stateDir), logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }),
                       controller: ControllerIdentity(host: "ctl", user: "tester"), journalDecorator: decorator)
     }
 
