@@ -136,7 +136,6 @@ struct ClusterDriver: Sendable {
             throw StepError("node \(node.host): unreachable, so \(step.rawValue) could not run.")
         }
         let x = node.xsoar
-        let commands = NodeCommands(x)
         switch step {
         case .lock:
             entry.message = try await takeLock(host, node)
@@ -177,7 +176,6 @@ struct ClusterDriver: Sendable {
         case .endpoints, .afterSuccess, .preflight:
             preconditionFailure("\(step) is not a node step")
         }
-        _ = commands
         return entry
     }
 
@@ -218,16 +216,16 @@ struct ClusterDriver: Sendable {
     private func stage(_ host: any RemoteHost, _ node: ClusterNode) async throws -> (conf: Bool, otc: Bool) {
         guard let cert = context.certificate else { preconditionFailure("staging needs the certificate") }
         let x = node.xsoar
-        func put(_ path: String, _ data: Data, mode: UInt32, owner: String, group: String, journaledHash: Bool) async throws {
+        func put(_ path: String, _ data: Data, mode: UInt32, owner: String, group: String) async throws {
             let tmp = path + Self.stagedSuffix
             try await host.writeFile(tmp, contents: data, mode: mode, owner: owner, group: group)
             let remote = CommandOutput.sha256(try await run(host, NodeCommands.sha256(tmp)))
             guard remote == SHA256.hex(data) else {
-                throw StepError("node \(node.host): \(tmp) does not match what was sent (SHA-256 \(journaledHash ? (remote ?? "unreadable") : "differs")); check the disk and try again.")
+                throw StepError("node \(node.host): \(tmp) does not match what was sent (SHA-256 differs); check the disk and try again.")
             }
         }
-        try await put(x.certPath, cert.chainPEM, mode: 0o644, owner: x.owner, group: x.group, journaledHash: true)
-        try await put(x.keyPath, cert.keyPEM, mode: 0o600, owner: x.owner, group: x.group, journaledHash: true)
+        try await put(x.certPath, cert.chainPEM, mode: 0o644, owner: x.owner, group: x.group)
+        try await put(x.keyPath, cert.keyPEM, mode: 0o600, owner: x.owner, group: x.group)
         var conf = false
         if let st = try await host.stat(x.confPath) {
             let current = try await host.readFile(x.confPath)
@@ -238,14 +236,14 @@ struct ClusterDriver: Sendable {
                 throw StepError("node \(node.host): \(x.confPath) \(error.reason); fix it and run again.")
             }
             if let edited {
-                try await put(x.confPath, edited, mode: st.mode, owner: st.owner, group: st.group, journaledHash: true)
+                try await put(x.confPath, edited, mode: st.mode, owner: st.owner, group: st.group)
                 conf = true
             }
         }
         var otc = false
         if let pass = cert.keyPassphrase {
             try await put(x.otcPath, Data(OTCFile.content(keyPassphrase: pass).bytes), mode: 0o600,
-                          owner: x.owner, group: x.group, journaledHash: false)
+                          owner: x.owner, group: x.group)
             otc = true
         }
         return (conf, otc)

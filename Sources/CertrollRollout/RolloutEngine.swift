@@ -83,7 +83,6 @@ public struct RolloutEngine: Sendable {
             })
         }, options: options, cancellation: cancellation, journal: journal, runID: runID, events: events)
         outcomes.merge(rolled) { $1 }
-        for (_, hosts, _) in toRoll { for h in hosts { await h?.close() } }
         for result in checked { for h in result.hosts { await h?.close() } }
         return try finish(runID: runID, command: "apply", started: started, order: clusters.map(\.name), outcomes: outcomes,
                           cancelled: cancellation.stopsScheduling, events: events)
