@@ -14,17 +14,26 @@ public final class HostThatFailsStart: InMemoryHost, @unchecked Sendable {
     }
 }
 
-/// Goes down (sshd and all) right after its service is stopped for the first time.
+/// Goes down (sshd and all) right after its service is stopped for the first
+/// time; `comeBack()` brings it up again (still stopped).
 public final class HostThatDiesAfterStop: InMemoryHost, @unchecked Sendable {
-    private var stopped = false
+    private var armed = true
+    private var down = false
+
     public override func fault(_ op: Operation) throws -> CommandResult? {
-        if stopped {
+        if down {
             goDown()
             throw Unreachable(host: name)
         }
-        if case .run(let c) = op, c == NodeCommands(settings).status.shell, stops > 0 {
-            stopped = true
+        if armed, case .run(let c) = op, c == NodeCommands(settings).status.shell, stops > 0 {
+            armed = false
+            down = true
         }
         return nil
+    }
+
+    public func comeBack() {
+        down = false
+        reachable = true
     }
 }

@@ -75,6 +75,22 @@ import Testing
         #expect(stored.clusters[0].outcome.manualSteps["soc-b"] == steps)
     }
 
+    @Test func resumeFinishesTheRollbackOnceTheNodeIsBack() async throws {
+        var lab = Lab()
+        let (a, b) = lab.pair("soc", backup: HostThatDiesAfterStop.self)
+        let before = [a.liveFiles, b.liveFiles]
+        let report = try await lab.engine().apply(clusters: lab.clusters, certificate: new, options: fastOptions)
+        #expect(report.exitCode == 4)
+        (b as? HostThatDiesAfterStop)?.comeBack()
+        let primaryStops = a.stops
+        let resumed = try await lab.engine().resume(runID: report.runID, options: fastOptions)
+        #expect(resumed.exitCode == 1)
+        #expect(resumed.clusters[0].outcome.kind == .rolledBack)
+        #expect([a.liveFiles, b.liveFiles] == before)
+        #expect(b.servedLeaf == FakePKI.leafFingerprint("old"))
+        #expect(a.stops == primaryStops, "the primary, already back on the old certificate, was not stopped again")
+    }
+
     @Test(arguments: ["missing group", "full disk", "sudo denied", "bad conf"])
     func preflightFailureStopsNothing(fault: String) async throws {
         var lab = Lab()
