@@ -1,0 +1,90 @@
+public import Foundation
+
+/// A step of the rollout as the journal, events and reports name it.
+public enum Step: String, Sendable, Codable, Equatable, CaseIterable {
+    case preflight, lock, stage, backup, stop, swap, start, verify, endpoints
+    case afterSuccess = "after-success"
+    case unlock, discard
+    case rollbackStop = "rollback-stop"
+    case restore
+    case rollbackStart = "rollback-start"
+}
+
+/// How a cluster ended. Exit codes rank them: 4 > 130 > 1 > 3 > 0.
+public struct ClusterOutcome: Sendable, Codable, Equatable {
+    /// The kinds of ending.
+    public enum Kind: String, Sendable, Codable, Equatable {
+        /// Every node serves the new certificate and was verified.
+        case done
+        /// Every node already served the new certificate with identical files.
+        case skipped
+        /// Not scheduled: `--max-failures` reached, or stopped by Ctrl-C before it began. Untouched.
+        case notStarted = "not-started"
+        /// Preflight (or the lock) refused it; nothing on its nodes changed.
+        case preflightFailed = "preflight-failed"
+        /// Something failed; every node is back on the old certificate (or was never stopped).
+        case rolledBack = "rolled-back"
+        /// A rollback could not finish; `manualSteps` says what a person must do.
+        case needsPerson = "needs-person"
+        /// The controller stopped mid-way; `certroll resume RUN_ID` finishes it.
+        case interrupted
+    }
+
+    public var kind: Kind
+    /// Why, as a sentence naming the node and step (nil for done/skipped).
+    public var reason: String?
+    /// Node name → the steps left for a person, in order.
+    public var manualSteps: [String: [String]]
+    /// Things worth knowing that did not fail the cluster (stray files, an endpoint on the old certificate…).
+    public var warnings: [String]
+
+    public init(_ kind: Kind, reason: String? = nil, manualSteps: [String: [String]] = [:], warnings: [String] = []) {
+        self.kind = kind
+        self.reason = reason
+        self.manualSteps = manualSteps
+        self.warnings = warnings
+    }
+
+    /// This cluster's own exit code (SPEC "Exit codes").
+    public var exitCode: Int32 {
+        switch kind {
+        case .done, .skipped, .notStarted: 0
+        case .rolledBack: 1
+        case .preflightFailed: 3
+        case .needsPerson: 4
+        case .interrupted: 130
+        }
+    }
+
+    /// True when it counts towards `--max-failures`.
+    public var isFailure: Bool {
+        switch kind {
+        case .rolledBack, .needsPerson: true
+        case .done, .skipped, .notStarted, .preflightFailed, .interrupted: false
+        }
+    }
+
+    /// The worst of several exit codes: 4 > 130 > 1 > 3 > 0.
+    public static func worstExitCode(_ codes: [Int32]) -> Int32 {
+        let rank: [Int32: Int] = [0: 0, 3: 1, 1: 2, 130: 3, 4: 4, 2: 5]
+        return codes.max { (rank[$0] ?? 0) < (rank[$1] ?? 0) } ?? 0
+    }
+}
+
+/// The final report of a run (`report.json`), last event of `--json`.
+public struct RunReport: Sendable, Codable, Equatable {
+    public var runID: String
+    /// apply, resume or rollback.
+    public var command: String
+    public var started: Date
+    public var finished: Date
+    public var clusters: [ClusterReport]
+    public var exitCode: Int32
+
+    /// One cluster's line in the report.
+    public struct ClusterReport: Sendable, Codable, Equatable {
+        public var name: String
+        public var outcome: ClusterOutcome
+        public var exitCode: Int32
+    }
+}
