@@ -16,6 +16,9 @@ let usage = """
     fail-next-start, hang-next-start, exit-after (holds N seconds).
     """
 
+// Hold nothing the starter left open (a pipe a caller waits on, a lock file).
+for fd in Int32(3)..<Int32(1024) { close(fd) }
+
 do {
     let options = try SimOptions.parse(CommandLine.arguments.dropFirst(), environment: ProcessInfo.processInfo.environment)
     let log = SimLog(path: options.resolvedLogFile)
