@@ -23,6 +23,8 @@ struct SimServer {
         sigaddset(&signals, SIGINT)
         pthread_sigmask(SIG_BLOCK, &signals, nil)
         startSignalThread(signals)
+        // A client that hangs up mid-write must not kill the server.
+        signal(SIGPIPE, SIG_IGN)
 
         log.write("starting (conf \(options.confFile), state \(options.stateDir))")
         let readyFile = options.resolvedReadyFile

@@ -26,6 +26,29 @@ enum TLSOpenSSL {
 
     static func clearErrors() { ERR_clear_error() }
 
+    /// Runs `body` with SIGPIPE blocked on this thread and discards a SIGPIPE it
+    /// raised, so writing to a peer that hung up returns EPIPE instead of
+    /// killing the process (OpenSSL writes with plain `write`, without MSG_NOSIGNAL).
+    static func withoutSIGPIPE<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
+        var pipe = sigset_t()
+        sigemptyset(&pipe)
+        sigaddset(&pipe, SIGPIPE)
+        var previous = sigset_t()
+        pthread_sigmask(SIG_BLOCK, &pipe, &previous)
+        defer {
+            if sigismember(&previous, SIGPIPE) == 0 {
+                var pending = sigset_t()
+                sigpending(&pending)
+                if sigismember(&pending, SIGPIPE) == 1 {
+                    var zero = timespec(tv_sec: 0, tv_nsec: 0)
+                    _ = sigtimedwait(&pipe, nil, &zero)
+                }
+                pthread_sigmask(SIG_SETMASK, &previous, nil)
+            }
+        }
+        return try body()
+    }
+
     /// SHA-256 of `data`, lowercase hex.
     static func sha256Hex(_ data: Data) -> String {
         var digest = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))

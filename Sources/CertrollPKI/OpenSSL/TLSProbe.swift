@@ -21,6 +21,12 @@ public struct OpenSSLTLSProbe: TLSProbe {
 
     /// The same probe, blocking the calling thread.
     public static func probeBlocking(host: String, port: Int, serverName: String?, timeout: Duration) throws(TLSError) -> ServedChain {
+        try TLSOpenSSL.withoutSIGPIPE { () throws(TLSError) -> ServedChain in
+            try probeWithSIGPIPEBlocked(host: host, port: port, serverName: serverName, timeout: timeout)
+        }
+    }
+
+    private static func probeWithSIGPIPEBlocked(host: String, port: Int, serverName: String?, timeout: Duration) throws(TLSError) -> ServedChain {
         let endpoint = TLSError.endpoint(host: host, port: port)
         let deadline = ContinuousClock.now + timeout
         let socket = try connect(host: host, port: port, deadline: deadline, endpoint: endpoint)

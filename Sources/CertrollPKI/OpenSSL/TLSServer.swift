@@ -213,7 +213,10 @@ public final class TLSServerConnection: @unchecked Sendable {
         SSL_set_fd(session.pointer, socket.fd)
     }
 
-    deinit { SSL_shutdown(session.pointer) }
+    deinit {
+        let session = self.session
+        TLSOpenSSL.withoutSIGPIPE { _ = SSL_shutdown(session.pointer) }
+    }
 
     /// The negotiated protocol ("TLSv1.3") after the handshake.
     public var protocolVersion: String { session.protocolVersion }
@@ -222,7 +225,8 @@ public final class TLSServerConnection: @unchecked Sendable {
     public func handshake(timeout: Duration) throws(TLSError) {
         socket.setIOTimeout(timeout)
         TLSOpenSSL.clearErrors()
-        guard SSL_accept(session.pointer) == 1 else {
+        let session = self.session
+        guard TLSOpenSSL.withoutSIGPIPE({ SSL_accept(session.pointer) }) == 1 else {
             throw TLSError(.handshakeFailed, "TLS handshake with a client failed (\(TLSOpenSSL.drainErrors(fallback: "peer closed or timed out")))", endpoint: endpoint)
         }
     }
@@ -231,7 +235,8 @@ public final class TLSServerConnection: @unchecked Sendable {
     public func read(upTo maximum: Int = 16384) throws(TLSError) -> Data {
         var buffer = [UInt8](repeating: 0, count: maximum)
         var got = 0
-        let ok = SSL_read_ex(session.pointer, &buffer, maximum, &got)
+        let session = self.session
+        let ok = TLSOpenSSL.withoutSIGPIPE { SSL_read_ex(session.pointer, &buffer, maximum, &got) }
         if ok == 1 { return Data(buffer.prefix(got)) }
         let error = SSL_get_error(session.pointer, 0)
         if error == SSL_ERROR_ZERO_RETURN { return Data() }
@@ -241,7 +246,10 @@ public final class TLSServerConnection: @unchecked Sendable {
     /// Writes all of `data`.
     public func write(_ data: Data) throws(TLSError) {
         var written = 0
-        let ok = data.withUnsafeBytes { raw in SSL_write_ex(session.pointer, raw.baseAddress, raw.count, &written) }
+        let session = self.session
+        let ok = TLSOpenSSL.withoutSIGPIPE {
+            data.withUnsafeBytes { raw in SSL_write_ex(session.pointer, raw.baseAddress, raw.count, &written) }
+        }
         guard ok == 1 else {
             throw TLSError(.ioFailed, "write failed (\(TLSOpenSSL.drainErrors(fallback: "peer closed or timed out")))", endpoint: endpoint)
         }
