@@ -94,14 +94,14 @@ public struct Sandbox: Sendable, Decodable {
     /// Brings up `nodes` nodes named `name` (first removing a sandbox of that name
     /// left by a crashed run) and reads what the script wrote.
     public static func up(nodes: Int, name: String, startDelay: Double = 0, startTimeout: Int = 60,
-                          clusterSize: Int? = nil) throws(SandboxError) -> Sandbox {
-        try down(name: name)
+                          clusterSize: Int? = nil) async throws(SandboxError) -> Sandbox {
+        try await down(name: name)
         var arguments = ["up", String(nodes), "--name", name, "--start-delay", String(startDelay),
                          "--start-timeout", String(startTimeout)]
         if let clusterSize { arguments += ["--cluster-size", String(clusterSize)] }
         let sim = repositoryRoot().appendingPathComponent(".build/debug/xsoar-sim").path
         if FileManager.default.isExecutableFile(atPath: sim) { arguments += ["--sim", sim] }
-        let result = try SandboxProcess.run(script, arguments)
+        let result = try await SandboxProcess.run(script, arguments)
         guard result.succeeded else {
             throw SandboxError(.upFailed, "scripts/sandbox up \(nodes) --name \(name) failed (exit \(result.exitStatus)): \(result.stderrText)")
         }
@@ -122,32 +122,32 @@ public struct Sandbox: Sendable, Decodable {
     }
 
     /// Removes the sandbox named `name`; safe when it is not up.
-    public static func down(name: String) throws(SandboxError) {
-        let result = try SandboxProcess.run(script, ["down", "--name", name])
+    public static func down(name: String) async throws(SandboxError) {
+        let result = try await SandboxProcess.run(script, ["down", "--name", name])
         guard result.succeeded else {
             throw SandboxError(.downFailed, "scripts/sandbox down --name \(name) failed (exit \(result.exitStatus)): \(result.stderrText)")
         }
     }
 
-    public func down() throws(SandboxError) { try Self.down(name: prefix) }
+    public func down() async throws(SandboxError) { try await Self.down(name: prefix) }
 
     /// Runs `command` with `sh -c` inside node `index` (1-based) as root, in
     /// its mount and network namespaces, as sshd would run it on the node.
-    public func run(onNode index: Int, _ command: String, stdin: Data? = nil) throws(SandboxError) -> CommandResult {
+    public func run(onNode index: Int, _ command: String, stdin: Data? = nil) async throws(SandboxError) -> CommandResult {
         guard let node = nodes.first(where: { $0.index == index }) else {
             throw SandboxError(.noSuchNode, "sandbox \(prefix) has no node \(index); it has \(nodes.count)")
         }
-        return try SandboxProcess.run("/usr/bin/nsenter",
+        return try await SandboxProcess.run("/usr/bin/nsenter",
                                       ["--mount=\(node.mountNamespacePath)", "--net=\(node.netnsPath)", "/bin/sh", "-c", command],
                                       stdin: stdin)
     }
 
     /// The real `ssh` client to node `index` under strict host-key checking, with the sandbox's key.
-    public func ssh(toNode index: Int, user: String = "root", _ command: String, stdin: Data? = nil) throws(SandboxError) -> CommandResult {
+    public func ssh(toNode index: Int, user: String = "root", _ command: String, stdin: Data? = nil) async throws(SandboxError) -> CommandResult {
         guard let node = nodes.first(where: { $0.index == index }) else {
             throw SandboxError(.noSuchNode, "sandbox \(prefix) has no node \(index); it has \(nodes.count)")
         }
-        return try SandboxProcess.run("/usr/bin/ssh", [
+        return try await SandboxProcess.run("/usr/bin/ssh", [
             "-F", "/dev/null", "-i", identityFile, "-o", "IdentitiesOnly=yes",
             "-o", "UserKnownHostsFile=\(knownHostsFile)", "-o", "GlobalKnownHostsFile=/dev/null",
             "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes", "-o", "ConnectTimeout=5",
@@ -181,7 +181,16 @@ public struct SandboxError: Error, Sendable, Equatable, CustomStringConvertible 
 
 /// Runs a local program to the end, collecting stdout and stderr.
 public enum SandboxProcess {
-    public static func run(_ executable: String, _ arguments: [String], stdin: Data? = nil) throws(SandboxError) -> CommandResult {
+    /// Runs the program on a thread of its own (`Blocking.run`), never blocking
+    /// the cooperative pool while it waits.
+    public static func run(_ executable: String, _ arguments: [String], stdin: Data? = nil) async throws(SandboxError) -> CommandResult {
+        try await Blocking.run("certroll.sandbox-process") { () throws(SandboxError) -> CommandResult in
+            try runBlocking(executable, arguments, stdin: stdin)
+        }
+    }
+
+    /// The same, blocking the calling thread: only for threads of your own.
+    public static func runBlocking(_ executable: String, _ arguments: [String], stdin: Data? = nil) throws(SandboxError) -> CommandResult {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments

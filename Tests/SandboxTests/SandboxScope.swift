@@ -13,14 +13,14 @@ struct SandboxScope: SuiteTrait, TestScoping {
 
     func provideScope(for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void) async throws {
         guard Sandbox.isRoot else { return try await function() }
-        let sandbox = try Sandbox.up(nodes: nodes, name: name)
+        let sandbox = try await Sandbox.up(nodes: nodes, name: name)
         do {
             try await Self.$current.withValue(sandbox) { try await function() }
         } catch {
-            try? sandbox.down()
+            try? await sandbox.down()
             throw error
         }
-        try sandbox.down()
+        try await sandbox.down()
     }
 
     /// The suite's sandbox; fails the test when the scope did not make one.

@@ -6,9 +6,9 @@ import Testing
 /// The TLS server and probe on loopback, with keys in every form XSOAR
 /// accepts or refuses. No root needed.
 @Suite struct TLSTests {
-    let pki = TestChain.shared
 
-    @Test func loadsUnencryptedAndLegacyEncryptedKeys() throws {
+    @Test func loadsUnencryptedAndLegacyEncryptedKeys() async throws {
+        let pki = try await TestChain.shared()
         let chain = try pki.file("t-chain.pem", pki.chainPEM)
         let plain = try TLSServerIdentity.load(certificateFile: chain, keyFile: try pki.file("t-plain.key", pki.leafKey), keypass: nil)
         #expect(plain.chainLength == 3)
@@ -19,7 +19,8 @@ import Testing
         #expect(legacy.keyWasEncrypted)
     }
 
-    @Test func refusesWhatXSOARRefuses() throws {
+    @Test func refusesWhatXSOARRefuses() async throws {
+        let pki = try await TestChain.shared()
         let chain = try pki.file("r-chain.pem", pki.chainPEM)
         let cases: [(Data, Secret?, TLSError.Code)] = [
             (pki.pkcs8EncryptedKey, Secret(pki.passphrase), .keyPKCS8Encrypted),
@@ -42,6 +43,7 @@ import Testing
     }
 
     @Test func probeSeesTheWholeChainServed() async throws {
+        let pki = try await TestChain.shared()
         let identity = try TLSServerIdentity.load(certificateFile: try pki.file("p-chain.pem", pki.chainPEM),
                                                   keyFile: try pki.file("p.key", pki.leafKey), keypass: nil)
         let server = try TLSServer(identity: identity, address: "127.0.0.1", port: 0)
@@ -58,6 +60,7 @@ import Testing
     }
 
     @Test func probeNamesTheEndpointWhenNothingListens() async throws {
+        let pki = try await TestChain.shared()
         // Bind then close a socket to get a port nothing listens on.
         let identity = try TLSServerIdentity.load(certificateFile: try pki.file("c-chain.pem", pki.chainPEM),
                                                   keyFile: try pki.file("c.key", pki.leafKey), keypass: nil)

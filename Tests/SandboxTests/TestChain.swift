@@ -19,15 +19,14 @@ struct TestChain: Sendable {
     /// SHA-256 of the leaf's DER as `openssl x509 -fingerprint` prints it, lowercased, no colons.
     let leafFingerprint: String
 
-    static let shared: TestChain = {
-        do { return try make() } catch { fatalError("test PKI could not be made with the openssl CLI: \(error)") }
-    }()
+    /// Made once per test run, on a thread of its own (the openssl CLI blocks).
+    static func shared() async throws -> TestChain { try await TestChainStore.shared.chain() }
 
     static func make() throws -> TestChain {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("certroll-sandbox-tests-\(getpid())-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         func openssl(_ arguments: String...) throws {
-            let result = try SandboxProcess.run("/bin/sh", ["-c", "cd '\(dir.path)' && openssl " + arguments.joined(separator: " ")])
+            let result = try SandboxProcess.runBlocking("/bin/sh", ["-c", "cd '\(dir.path)' && openssl " + arguments.joined(separator: " ")])
             guard result.succeeded else { throw SandboxError(.spawnFailed, "openssl \(arguments.joined(separator: " ")): \(result.stderrText)") }
         }
         try Data("basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n".utf8).write(to: dir.appendingPathComponent("ca.ext"))
@@ -43,7 +42,7 @@ struct TestChain: Sendable {
         try openssl("rsa -in leaf.key -aes256 -traditional -passout pass:\(pass) -out leaf.legacy.key")
         try openssl("pkcs8 -topk8 -in leaf.key -v2 aes256 -passout pass:\(pass) -out leaf.p8.key")
         try openssl("genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out other.key")
-        let fingerprint = try SandboxProcess.run("/bin/sh", ["-c", "openssl x509 -in '\(dir.path)/leaf.pem' -noout -fingerprint -sha256"])
+        let fingerprint = try SandboxProcess.runBlocking("/bin/sh", ["-c", "openssl x509 -in '\(dir.path)/leaf.pem' -noout -fingerprint -sha256"])
         func read(_ name: String) throws -> Data { try Data(contentsOf: dir.appendingPathComponent(name)) }
         let chain = try read("leaf.pem") + read("inter.pem") + read("root.pem")
         try chain.write(to: dir.appendingPathComponent("chain.pem"))
@@ -66,5 +65,18 @@ struct TestChain: Sendable {
     /// `{"keypass":"..."}`, JSON-escaped.
     func otc(keypass: String) -> Data {
         (try? JSONSerialization.data(withJSONObject: ["keypass": keypass])) ?? Data()
+    }
+}
+
+/// Makes the test PKI once and hands it to every test.
+actor TestChainStore {
+    static let shared = TestChainStore()
+    private var made: Task<TestChain, any Error>?
+
+    func chain() async throws -> TestChain {
+        if let made { return try await made.value }
+        let task = Task { try await Blocking.run("certroll.test-pki") { () throws -> TestChain in try TestChain.make() } }
+        made = task
+        return try await task.value
     }
 }
