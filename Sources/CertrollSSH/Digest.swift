@@ -5,7 +5,7 @@
 enum Digest {
     static func sha1(_ message: [UInt8]) -> [UInt8] {
         var h: [UInt32] = [0x6745_2301, 0xEFCD_AB89, 0x98BA_DCFE, 0x1032_5476, 0xC3D2_E1F0]
-        for chunk in padded(message, bigEndianLength: true).chunks(64) {
+        for chunk in padded(message).chunks(64) {
             var w = [UInt32](repeating: 0, count: 80)
             for i in 0..<16 { w[i] = word(chunk, i) }
             for i in 16..<80 { w[i] = rotl(w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16], 1) }
@@ -30,7 +30,7 @@ enum Digest {
         var h: [UInt32] = [
             0x6a09_e667, 0xbb67_ae85, 0x3c6e_f372, 0xa54f_f53a, 0x510e_527f, 0x9b05_688c, 0x1f83_d9ab, 0x5be0_cd19,
         ]
-        for chunk in padded(message, bigEndianLength: true).chunks(64) {
+        for chunk in padded(message).chunks(64) {
             var w = [UInt32](repeating: 0, count: 64)
             for i in 0..<16 { w[i] = word(chunk, i) }
             for i in 16..<64 {
@@ -61,7 +61,7 @@ enum Digest {
         return sha1(k.map { $0 ^ 0x5c } + inner)
     }
 
-    private static func padded(_ message: [UInt8], bigEndianLength: Bool) -> [UInt8] {
+    private static func padded(_ message: [UInt8]) -> [UInt8] {
         var m = message
         m.append(0x80)
         while m.count % 64 != 56 { m.append(0) }
