@@ -11,7 +11,7 @@ protocol EventRenderer {
 /// No terminal: one plain line per event (`HH:MM:SS tag message`, UTC), then the report summary.
 struct PlainEventRenderer: EventRenderer {
     mutating func render(_ event: RolloutEvent) -> String {
-        var text = "\(EventText.clock(event.time)) \(EventText.tag(event).padding(toLength: 6, withPad: " ", startingAt: 0)) \(event.message)\n"
+        var text = "\(EventText.clock(event.time)) \(EventText.padded(EventText.tag(event), 6)) \(event.message)\n"
         if event.kind == .runFinished, let report = event.report {
             text += ReportText.lines(report).map { $0 + "\n" }.joined()
         }
@@ -41,7 +41,7 @@ struct TTYEventRenderer: EventRenderer {
         case .runStarted:
             permanent.append(event.message)
         case .check:
-            if event.verdict != .pass { permanent.append("\(EventText.tag(event).padding(toLength: 5, withPad: " ", startingAt: 0)) \(event.message)") }
+            if event.verdict != .pass { permanent.append("\(EventText.padded(EventText.tag(event), 5)) \(event.message)") }
             if event.node != nil { update(key, event, state: "preflight \(event.verdict == .fail ? "FAILED" : "…")") }
         case .stepBegan:
             if event.node != nil { update(key, event, state: "\(event.step?.rawValue ?? "") …") }
@@ -82,6 +82,11 @@ enum EventText {
     static func clock(_ time: Date) -> String {
         let seconds = Int(time.timeIntervalSince1970.rounded(.down)) % 86_400
         return String(format: "%02d:%02d:%02d", seconds / 3600, seconds / 60 % 60, seconds % 60)
+    }
+
+    /// `text` then spaces up to `width` (never cut short).
+    static func padded(_ text: String, _ width: Int) -> String {
+        text + String(repeating: " ", count: max(0, width - text.count))
     }
 
     /// A short word for what kind of event this is.
