@@ -54,8 +54,8 @@ enum PlanText {
             if let reason = cluster.reason { lines.append("  \(reason)") }
             for node in cluster.nodes {
                 lines.append("  node \(node.node) (\(node.role.rawValue))")
-                lines.append("    serves   \(fingerprint(node.servedFingerprint))  \(expiry(node.servedNotAfter))")
-                lines.append("    on disk  \(fingerprint(node.diskFingerprint))  \(expiry(node.diskNotAfter))")
+                lines.append("    serves   \(fingerprint(node.servedFingerprint, node.servedNotAfter))")
+                lines.append("    on disk  \(fingerprint(node.diskFingerprint, node.diskNotAfter))")
                 for change in node.changes { lines.append("    will \(change)") }
                 if node.changes.isEmpty { lines.append("    no change") }
                 lines.append("    restart: \(node.restart ? "yes" : "no")")
@@ -69,12 +69,10 @@ enum PlanText {
         return lines
     }
 
-    static func fingerprint(_ value: String?) -> String {
-        value.map { String($0.prefix(16)) + "…" } ?? "(none)".padding(toLength: 17, withPad: " ", startingAt: 0)
-    }
-
-    static func expiry(_ date: Date?) -> String {
-        date.map { "expires \($0.formatted(.iso8601.year().month().day()))" } ?? ""
+    /// `ab12…  expires 2026-03-01`, or `(none)`.
+    static func fingerprint(_ value: String?, _ notAfter: Date?) -> String {
+        guard let value else { return "(none)" }
+        return String(value.prefix(16)) + "…" + (notAfter.map { "  expires \($0.formatted(.iso8601.year().month().day()))" } ?? "")
     }
 }
 
