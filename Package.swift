@@ -72,6 +72,10 @@ let package = Package(
             ],
             swiftSettings: settings),
         .executableTarget(
+            name: "certroll-bench-ssh",
+            dependencies: ["CertrollSSH", "CertrollCore"],
+            swiftSettings: settings),
+        .executableTarget(
             name: "xsoar-sim",
             dependencies: ["CertrollPKI", "CertrollCore"],
             swiftSettings: settings),

@@ -1,0 +1,120 @@
+import CertrollCore
+import Foundation
+import Testing
+
+@testable import CertrollSSH
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A veth pair into a network namespace of our own (names crssh*, 198.19.x.0/30), removed by `remove()`.
+final class TestNetns: @unchecked Sendable {
+    let name: String
+    let hostSide: String
+    let hostAddress: String
+    let nodeAddress: String
+
+    init() throws {
+        let n = Int(getpid() % 50)
+        name = "crssh-ns\(n)"
+        hostSide = "crssh-h\(n)"
+        hostAddress = "198.19.\(200 + n).1"
+        nodeAddress = "198.19.\(200 + n).2"
+        _ = try? sh("ip netns del \(name) 2>/dev/null; ip link del \(hostSide) 2>/dev/null; true")
+        try sh("""
+            ip netns add \(name) && ip link add \(hostSide) type veth peer name crssh-n\(n) \
+            && ip link set crssh-n\(n) netns \(name) \
+            && ip addr add \(hostAddress)/30 dev \(hostSide) && ip link set \(hostSide) up \
+            && ip netns exec \(name) ip addr add \(nodeAddress)/30 dev crssh-n\(n) \
+            && ip netns exec \(name) ip link set crssh-n\(n) up && ip netns exec \(name) ip link set lo up
+            """)
+    }
+
+    func linkDown() throws { try sh("ip link set \(hostSide) down") }
+
+    func remove() {
+        _ = try? sh("ip netns del \(name); ip link del \(hostSide) 2>/dev/null; true")
+    }
+}
+
+/// A dying sshd or link ends calls within their timeout; many nodes run in parallel.
+@Suite(.serialized, .enabled(if: isRoot, Comment(rawValue: rootOnly)))
+struct FaultAndFleetTests {
+    @Test func killingSSHDMidCommandEndsTheCall() async throws {
+        let sshd = try TestSSHD()
+        defer { sshd.stop() }
+        let host = try await SSHHost.connect(name: "node-k", address: sshd.address, settings: testSettings(sshd))
+        let call = Task { try await host.run(RemoteCommand("sleep 30"), stdin: nil, timeout: .seconds(10)) }
+        try await Task.sleep(for: .milliseconds(500))
+        let killedAt = ContinuousClock.now
+        sshd.stop()
+        let error = await #expect(throws: SSHError.self) { _ = try await call.value }
+        let took = ContinuousClock.now - killedAt
+        print("call ended \(took) after sshd was killed: \(error.map(String.init(describing:)) ?? "-")")
+        #expect(error?.code == .connect)
+        #expect(error?.description.hasPrefix("node node-k: the connection was lost") == true)
+        #expect(took < .seconds(3))
+        // The next call tries to reconnect and says why it cannot.
+        let again = await #expect(throws: SSHError.self) { _ = try await host.run(RemoteCommand("true"), stdin: nil, timeout: .seconds(5)) }
+        #expect(again?.code == .connect)
+        await host.close()
+    }
+
+    @Test func linkDownMidCommandTimesOut() async throws {
+        let netns = try TestNetns()
+        defer { netns.remove() }
+        let sshd = try TestSSHD(address: netns.nodeAddress, netns: netns.name)
+        defer { sshd.stop() }
+        let host = try await SSHHost.connect(name: "node-l", address: sshd.address, settings: testSettings(sshd))
+        let started = ContinuousClock.now
+        let call = Task { try await host.run(RemoteCommand("sleep 30"), stdin: nil, timeout: .seconds(3)) }
+        try await Task.sleep(for: .milliseconds(500))
+        try netns.linkDown()
+        let error = await #expect(throws: SSHError.self) { _ = try await call.value }
+        let took = ContinuousClock.now - started
+        print("call ended \(took) after start (link down at 0.5 s, timeout 3 s): \(error.map(String.init(describing:)) ?? "-")")
+        #expect(error?.code == .timeout)
+        #expect(took < .seconds(4))
+        await host.close()
+    }
+
+    @Test func twentyNodesSleepInParallel() async throws {
+        let sshd = try TestSSHD()
+        defer { sshd.stop() }
+        let settings = try testSettings(sshd)
+        let started = ContinuousClock.now
+        let results = await Fleet.forEachNode(Array(0..<20), parallel: 20) { i in
+            let host = try await SSHHost.connect(name: "node-\(i)", address: "127.0.0.1", settings: settings)
+            let r = try await host.run(RemoteCommand("sleep 1"), stdin: nil, timeout: .seconds(10))
+            await host.close()
+            return r.exitStatus
+        }
+        let took = ContinuousClock.now - started
+        print("20 nodes x (connect + sleep 1): \(took)")
+        #expect(results.allSatisfy { (try? $0.get()) == 0 })
+        #expect(took < .seconds(6))
+    }
+
+    @Test func fleetWindowBoundsFanOut() async {
+        let counter = Counter()
+        let results = await Fleet.forEachNode(Array(0..<12), parallel: 3) { i in
+            await counter.enter()
+            try await Task.sleep(for: .milliseconds(30))
+            await counter.leave()
+            if i == 5 { throw CancellationError() }
+            return i * 2
+        }
+        #expect(await counter.peak == 3)
+        #expect(results.count == 12)
+        #expect((try? results[4].get()) == 8)
+        #expect((try? results[5].get()) == nil)
+    }
+
+    actor Counter {
+        var current = 0
+        var peak = 0
+        func enter() { current += 1; peak = max(peak, current) }
+        func leave() { current -= 1 }
+    }
+}
