@@ -2,6 +2,7 @@ import ArgumentParser
 import CertrollCore
 import CertrollPKI
 import CertrollRollout
+import CertrollSSH
 
 /// Exit statuses (SPEC "Exit codes"). With several clusters the worst wins:
 /// `needsPerson` > `rolledBack` > `preflightFailed` > `ok`.
@@ -33,6 +34,8 @@ public enum ExitStatus: Int32, Sendable {
             case .checksFailed: return .badInput
             case .demoFailed: return .rolledBack
             }
+        // A node could not be reached or used before anything changed.
+        case is SSHError: return .preflightFailed
         case let code as ExitCode:
             // A finished run's own status (its report says why).
             return ExitStatus(rawValue: code.rawValue) ?? .badInput
@@ -51,6 +54,7 @@ public enum ExitStatus: Int32, Sendable {
         case let error as PKIError: return error.reason
         case let error as CLIError: return error.reason
         case let error as RolloutError: return error.reason
+        case let error as SSHError: return error.description
         // Unreadable names the file in its reason; the others lead with file:line.
         case let error as InventoryError: return error.code == .unreadable ? error.reason : error.description
         case is ExitCode: return nil
