@@ -9,14 +9,14 @@ import Logging
 final class Connection {
     let node: String
     let address: String
-    let settings: SSHSettings
+    let settings: SSHConnectionSettings
     private var session: Session?
     private var sftpChannel: SFTP?
     private let logger: Logger
 
     var isBroken: Bool { session?.broken ?? true }
 
-    private init(node: String, address: String, settings: SSHSettings, session: Session, logger: Logger) {
+    private init(node: String, address: String, settings: SSHConnectionSettings, session: Session, logger: Logger) {
         self.node = node
         self.address = address
         self.settings = settings
@@ -26,7 +26,7 @@ final class Connection {
 
     // MARK: - Connect
 
-    static func open(node: String, address: String, settings: SSHSettings, logger: Logger) throws -> Connection {
+    static func open(node: String, address: String, settings: SSHConnectionSettings, logger: Logger) throws -> Connection {
         let started = ContinuousClock.now
         let fd = try TCPConnect.open(node: node, host: address, port: settings.port, timeout: settings.connectTimeout)
         let session = try Session(node: node, socket: fd)
@@ -50,7 +50,7 @@ final class Connection {
     }
 
     private static func verifyHostKey(
-        session: Session, known: KnownHosts, node: String, address: String, settings: SSHSettings, logger: Logger
+        session: Session, known: KnownHosts, node: String, address: String, settings: SSHConnectionSettings, logger: Logger
     ) throws {
         guard let blob = session.hostKeyBlob(), let type = KnownHosts.keyType(ofBlob: blob) else {
             throw SSHError.hostKey(node: node, reason: "the server sent no usable host key", fix: "check sshd's HostKey settings on the node")
@@ -101,7 +101,7 @@ final class Connection {
     }
 
     /// Returns how it authenticated ("publickey ~/.ssh/id_ed25519", "agent ssh-ed25519", "password").
-    private static func authenticate(session: Session, node: String, settings: SSHSettings) throws -> String {
+    private static func authenticate(session: Session, node: String, settings: SSHConnectionSettings) throws -> String {
         let user = settings.user
         let deadline = Deadline("authenticating as \(user)", within: settings.connectTimeout)
         let methods = try session.authMethods(user: user, deadline)

@@ -19,7 +19,7 @@ public actor SSHHost: RemoteHost {
     public nonisolated let name: String
     /// Host name or address dialled (and looked up in known_hosts).
     public nonisolated let address: String
-    public nonisolated let settings: SSHSettings
+    public nonisolated let settings: SSHConnectionSettings
     private let executor: ThreadExecutor
     private let logger: Logger
     private var connection: Connection?
@@ -42,7 +42,7 @@ public actor SSHHost: RemoteHost {
     /// - Parameters:
     ///   - name: the node as named in the inventory (used in every message).
     ///   - address: what to dial; defaults to `name`.
-    public init(name: String, address: String? = nil, settings: SSHSettings, logger: Logger = Logger(label: "certroll.ssh")) {
+    public init(name: String, address: String? = nil, settings: SSHConnectionSettings, logger: Logger = Logger(label: "certroll.ssh")) {
         _ = LibSSH2.initialized
         self.name = name
         self.address = address ?? name
@@ -53,7 +53,7 @@ public actor SSHHost: RemoteHost {
 
     /// A connected host: TCP, handshake, host key check, authentication.
     public static func connect(
-        name: String, address: String? = nil, settings: SSHSettings, logger: Logger = Logger(label: "certroll.ssh")
+        name: String, address: String? = nil, settings: SSHConnectionSettings, logger: Logger = Logger(label: "certroll.ssh")
     ) async throws -> SSHHost {
         let host = SSHHost(name: name, address: address, settings: settings, logger: logger)
         try await host.connect()

@@ -13,7 +13,7 @@ else {
     exit(2)
 }
 let counts = (value("--counts") ?? "1,10,50,100").split(separator: ",").compactMap { Int($0) }
-let settings = SSHSettings(port: port, identity: identity, knownHosts: knownHosts, connectTimeout: .seconds(30))
+let settings = SSHConnectionSettings(port: port, identity: identity, knownHosts: knownHosts, connectTimeout: .seconds(30))
 
 func peakRSSMB() -> Double {
     let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""

@@ -60,8 +60,8 @@ struct HostKeyTests {
         #expect((attrs[.posixPermissions] as? Int) == 0o600)
     }
 
-    @Test(arguments: [SSHSettings.HostKeyPolicy.strict, .acceptNew])
-    func aReKeyedNodeIsRefused(policy: SSHSettings.HostKeyPolicy) async throws {
+    @Test(arguments: [SSHConnectionSettings.HostKeyPolicy.strict, .acceptNew])
+    func aReKeyedNodeIsRefused(policy: SSHConnectionSettings.HostKeyPolicy) async throws {
         let sshd = try TestSSHD()
         defer { sshd.stop() }
         let file = try sshd.writeKnownHosts(["# fleet", try sshd.knownHostsLine(hostKey: keys.otherHostKey)])

@@ -152,7 +152,14 @@ final class TestSSHD: @unchecked Sendable {
             "Subsystem sftp internal-sftp",
         ]
         try (config.joined(separator: "\n") + "\n").write(toFile: dir + "/sshd_config", atomically: true, encoding: .utf8)
-        let sshd = ["/usr/sbin/sshd", "-D", "-f", dir + "/sshd_config", "-E", dir + "/sshd.log"]
+        // In a private mount namespace with Debian's stock .bashrc over root's, so
+        // the machine's own shell start-up (pyenv here, whose rehash lock can stall
+        // for a minute) is not part of every remote command. Each exec keeps the pid.
+        let sshd = [
+            "/usr/bin/unshare", "--mount", "--propagation", "private", "--", "/bin/sh", "-c",
+            "mount --bind /usr/share/base-files/dot.bashrc /root/.bashrc && exec \"$@\"", "sh",
+            "/usr/sbin/sshd", "-D", "-f", dir + "/sshd_config", "-E", dir + "/sshd.log",
+        ]
         pid = try spawn(netns.map { ["/usr/sbin/ip", "netns", "exec", $0] + sshd } ?? sshd)
         try waitListening()
     }
@@ -225,8 +232,8 @@ final class TestSSHD: @unchecked Sendable {
 
 /// Settings for a test sshd: explicit key, its known_hosts, short timeouts.
 func testSettings(_ sshd: TestSSHD, user: String = "root", identity: String? = SSHTestKeys.shared.ed25519,
-                  knownHosts: String? = nil) throws -> SSHSettings {
-    SSHSettings(
+                  knownHosts: String? = nil) throws -> SSHConnectionSettings {
+    SSHConnectionSettings(
         user: user, port: sshd.port, identity: identity,
         knownHosts: try knownHosts ?? sshd.writeKnownHosts([sshd.knownHostsLine()]),
         connectTimeout: .seconds(5), ioTimeout: .seconds(20))

@@ -3,22 +3,12 @@
 ///
 /// A plain value. The inventory loader fills it (defaults below match SPEC.md);
 /// `CertrollSSH.SSHHost.connect(node:address:settings:)` consumes it.
-public struct SSHSettings: Sendable, Hashable {
-    /// `host_key_policy`.
-    public enum HostKeyPolicy: String, Sendable, Hashable, CaseIterable {
-        /// Unknown and changed host keys are refused; `known_hosts` is never written.
-        case strict
-        /// An unknown host key is appended to `known_hosts` (one line); a changed one is refused.
-        case acceptNew = "accept-new"
-    }
+public struct SSHConnectionSettings: Sendable, Hashable {
+    /// `host_key_policy`: the inventory's own enum.
+    public typealias HostKeyPolicy = CertrollCore.HostKeyPolicy
 
-    /// `become`.
-    public enum Become: String, Sendable, Hashable, CaseIterable {
-        /// Commands run as the login user (normally root).
-        case none
-        /// Commands run through `sudo`; the password, when needed, goes on stdin only.
-        case sudo
-    }
+    /// `become`: the inventory's own enum.
+    public typealias Become = CertrollCore.Become
 
     /// Login user (`user`, default root).
     public var user: String
@@ -70,5 +60,16 @@ public struct SSHSettings: Sendable, Hashable {
         self.keyPassphrase = keyPassphrase
         self.password = password
         self.becomePassword = becomePassword
+    }
+}
+
+extension SSHConnectionSettings {
+    /// A node's resolved inventory `ssh:` block plus this run's secrets.
+    /// Dial `ssh.hostName`; it is also the name looked up in `known_hosts`.
+    public init(_ ssh: SSHSettings, keyPassphrase: Secret? = nil, password: Secret? = nil, becomePassword: Secret? = nil) {
+        self.init(
+            user: ssh.user, port: ssh.port, identity: ssh.identity, knownHosts: ssh.knownHosts,
+            hostKeyPolicy: ssh.hostKeyPolicy, connectTimeout: ssh.connectTimeout, become: ssh.become,
+            keyPassphrase: keyPassphrase, password: password, becomePassword: becomePassword)
     }
 }
