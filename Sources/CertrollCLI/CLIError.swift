@@ -10,6 +10,11 @@ public struct CLIError: Error, Equatable, Sendable, CustomStringConvertible {
         case fileExists
         case inventory
         case checksFailed
+        case needsConfirmation
+        case declined
+        case notRoot
+        case sandboxUnavailable
+        case demoFailed
     }
 
     public let code: Code
@@ -47,6 +52,24 @@ public struct CLIError: Error, Equatable, Sendable, CustomStringConvertible {
     }
     static func inventory(_ file: String, line: Int?, _ reason: String) -> CLIError {
         CLIError(.inventory, "\(file)\(line.map { ":\($0)" } ?? ""): \(reason).", file: file)
+    }
+    static func localChecksFailed(_ count: Int, cert: String, command: String) -> CLIError {
+        CLIError(.checksFailed, "\(count) local check(s) of \(cert) failed, so \(command) touched no node; fix the FAIL lines above (certroll check shows them again).", file: cert)
+    }
+    static func needsConfirmation(command: String, then: String) -> CLIError {
+        CLIError(.needsConfirmation, "\(command) changes nodes and asks first, but there is no terminal to ask on; add --yes to go ahead (\(then)).")
+    }
+    static func declined(_ what: String) -> CLIError {
+        CLIError(.declined, "\(what) was not confirmed; nothing was changed.")
+    }
+    static func notRoot(_ command: String) -> CLIError {
+        CLIError(.notRoot, "\(command) needs root (it makes network and mount namespaces); run it again with sudo.")
+    }
+    static func sandboxUnavailable(_ reason: String) -> CLIError {
+        CLIError(.sandboxUnavailable, reason)
+    }
+    static func demoFailed(_ reason: String) -> CLIError {
+        CLIError(.demoFailed, reason)
     }
     static func checksFailed(_ count: Int) -> CLIError {
         CLIError(.checksFailed, "\(count) check(s) failed; fix the FAIL lines above and run certroll check again (nothing was changed).")

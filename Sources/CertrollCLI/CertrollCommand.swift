@@ -9,14 +9,20 @@ public struct CertrollCommand: AsyncParsableCommand {
         KeyCommand.self,
         BundleCommand.self,
         CheckCommand.self,
+        PlanCommand.self,
+        ApplyCommand.self,
+        RollbackCommand.self,
+        ResumeCommand.self,
+        RunsCommand.self,
+        DemoCommand.self,
     ]
 
     public static let configuration = CommandConfiguration(
         commandName: "certroll",
         abstract: "Install or renew the custom HTTPS certificate of Cortex XSOAR 6.x servers.",
         discussion: """
-            Secrets (key passphrases) are never taken from the command line: use the \
-            --…-passphrase-file options, the CERTROLL_… environment variables, or answer \
+            Secrets (key passphrases, the sudo password) are never taken from the command \
+            line: use the --…-file options, the CERTROLL_… environment variables, or answer \
             the prompt on a terminal.
             """,
         subcommands: subcommandTypes)

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CertrollCore
 import CertrollPKI
 import Foundation
 
@@ -25,12 +26,12 @@ struct CheckCommand: AsyncParsableCommand {
     @OptionGroup var passphrase: KeyPassphraseOptions
 
     func run() async throws {
-        let names = try inventory.map { try InventoryNames.load($0) } ?? (required: [], advisory: [])
+        let clusters = try inventory.map { path throws(InventoryError) in try InventoryLoader().load(path: path).clusters } ?? []
         let encrypted = (try? KeyFile(contentsOf: key))?.format.isEncrypted ?? false
         let secret = encrypted ? try passphrase.source(for: key).readIfGiven() : nil
         let input = CheckInput(
-            certificateFile: cert, keyFile: key, passphrase: secret, requiredNames: names.required,
-            advisoryNames: names.advisory, now: Date())
+            certificateFile: cert, keyFile: key, passphrase: secret, requiredNames: clusters.flatMap(\.fqdn),
+            advisoryNames: clusters.flatMap { $0.nodes.map(\.host) }, now: Date())
         let report = await CertificateCheck().run(input)
         CheckRenderer.plain(report).forEach(Console.out)
         if report.hasFailures { throw CLIError.checksFailed(report.failures.count) }

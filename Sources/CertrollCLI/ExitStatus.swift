@@ -1,5 +1,8 @@
 import ArgumentParser
+import CertrollCore
 import CertrollPKI
+import CertrollRollout
+import CertrollSSH
 
 /// Exit statuses (SPEC "Exit codes"). With several clusters the worst wins:
 /// `needsPerson` > `rolledBack` > `preflightFailed` > `ok`.
@@ -18,14 +21,24 @@ public enum ExitStatus: Int32, Sendable {
     /// The one map from errors to exit statuses. New error types get a case here.
     public static func of(_ error: any Error) -> ExitStatus {
         switch error {
-        case is PKIError: return .badInput
+        case is PKIError, is InventoryError: return .badInput
+        case let error as RolloutError:
+            switch error.code {
+            case .stateDir, .unknownRun, .badInput: return .badInput
+            }
         case let error as CLIError:
             switch error.code {
             case .missingSecret, .unreadableSecretFile, .emptySecret, .secretMismatch, .conflictingOptions,
-                 .fileExists, .inventory:
+                 .fileExists, .inventory, .needsConfirmation, .declined, .notRoot, .sandboxUnavailable:
                 return .badInput
             case .checksFailed: return .badInput
+            case .demoFailed: return .rolledBack
             }
+        // A node could not be reached or used before anything changed.
+        case is SSHError: return .preflightFailed
+        case let code as ExitCode:
+            // A finished run's own status (its report says why).
+            return ExitStatus(rawValue: code.rawValue) ?? .badInput
         default:
             // swift-argument-parser's own errors: help and version are success,
             // everything else is a usage error.
@@ -40,6 +53,11 @@ public enum ExitStatus: Int32, Sendable {
         switch error {
         case let error as PKIError: return error.reason
         case let error as CLIError: return error.reason
+        case let error as RolloutError: return error.reason
+        case let error as SSHError: return error.description
+        // Unreadable names the file in its reason; the others lead with file:line.
+        case let error as InventoryError: return error.code == .unreadable ? error.reason : error.description
+        case is ExitCode: return nil
         default:
             let message = CertrollCommand.fullMessage(for: error)
             return message.isEmpty ? nil : message

@@ -12,16 +12,27 @@ struct SecretSource {
     var environment: String
     /// Ask twice on a terminal (for a new passphrase).
     var confirm = false
+    /// An empty answer at the prompt means "none" (a sudo that needs no password).
+    var allowsEmptyPrompt = false
 
-    /// The secret, or nil when none was given and there is no terminal to ask on.
-    func readIfGiven() throws(CLIError) -> Secret? {
+    /// The secret from the file option or the environment; nil when neither gives one.
+    func readWithoutPrompt() throws(CLIError) -> Secret? {
         if let file { return try Self.read(file: file) }
         if let value = ProcessInfo.processInfo.environment[environment], !value.isEmpty {
             return Secret(value)
         }
+        return nil
+    }
+
+    /// The secret, or nil when none was given and there is no terminal to ask on.
+    func readIfGiven() throws(CLIError) -> Secret? {
+        if let secret = try readWithoutPrompt() { return secret }
         guard Console.stdinIsTerminal else { return nil }
         let first = try Self.prompt("Enter \(what): ")
-        if first.isEmpty { throw .emptySecret("the prompt") }
+        if first.isEmpty {
+            if allowsEmptyPrompt { return nil }
+            throw .emptySecret("the prompt")
+        }
         if confirm {
             let second = try Self.prompt("Repeat \(what): ")
             guard first == second else { throw .secretMismatch() }

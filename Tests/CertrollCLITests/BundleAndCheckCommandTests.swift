@@ -110,7 +110,7 @@ import Testing
         let inv = try TestPKI.write("clusters:\n  - name: x\n    nodes:\n      - { role: primary }\n", to: f.dir, "bad.yaml")
         let result = try Certroll.run(["check", "--cert", f.cert, "--key", f.key, "-i", inv])
         #expect(result.status == 2)
-        #expect(result.stderr == "certroll: \(inv):4: a node has no host.\n")
+        #expect(result.stderr == "certroll: \(inv):4: a node of cluster 'x' has no 'host'; add it.\n")
     }
 
     /// Runs check and returns the status and the FAIL line (with its fix line) for `title`.

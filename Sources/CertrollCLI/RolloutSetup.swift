@@ -1,0 +1,141 @@
+import ArgumentParser
+import CertrollCore
+import CertrollPKI
+import CertrollRollout
+import Foundation
+import Logging
+
+extension RolloutInputOptions {
+    /// The inventory's clusters named by `--cluster` (all when none); errors name file:line.
+    func clusters(selecting names: [String]) throws(InventoryError) -> [Cluster] {
+        try InventoryLoader().load(path: inventory).selecting(names)
+    }
+
+    /// SPEC "Local checks" as the gate of plan/apply: every cluster fqdn must be
+    /// covered (FAIL), node names should be (warn). Any FAIL throws (exit 2)
+    /// before a node is contacted. Warnings and failures are shown.
+    func checkedCertificate(for clusters: [Cluster], command: String, json: Bool) async throws -> CertificateToInstall {
+        let encrypted = (try? KeyFile(contentsOf: key))?.format.isEncrypted ?? false
+        let secret = encrypted ? try passphrase.source(for: key).read() : nil
+        let input = CheckInput(
+            certificateFile: cert, keyFile: key, passphrase: secret,
+            requiredNames: clusters.flatMap(\.fqdn), advisoryNames: clusters.flatMap { $0.nodes.map(\.host) }, now: Date())
+        let report = await CertificateCheck().run(input)
+        LocalCheckText.lines(report, cert: cert, json: json).forEach(json ? Console.out : Console.note)
+        if report.hasFailures { throw CLIError.localChecksFailed(report.failures.count, cert: cert, command: command) }
+        return try CertificateToInstall(checked: report, keyPassphrase: secret)
+    }
+}
+
+/// The local checks as plan/apply show them: only what is not ok, then a count.
+enum LocalCheckText {
+    static func lines(_ report: CheckReport, cert: String, json: Bool) -> [String] {
+        if json {
+            return report.results.map { result in
+                let (verdict, message, fix): (String, String, String?) = switch result.verdict {
+                case .pass(let text): ("pass", text, nil)
+                case .warn(let text): ("warn", text, nil)
+                case .skipped(let text): ("skipped", text, nil)
+                case .fail(let text, let fix): ("fail", text, fix)
+                }
+                return EventText.json(LocalCheckEvent(check: result.id, verdict: verdict, message: message, fix: fix))
+            }
+        }
+        var lines = CheckRenderer.plain(report).filter { $0.hasPrefix("warn") || $0.hasPrefix("FAIL") || $0.hasPrefix("   ") }
+        lines.append("local checks of \(cert): \(CheckRenderer.plain(report).last ?? "")")
+        return lines
+    }
+
+    /// One local check as a `--json` line.
+    struct LocalCheckEvent: Encodable {
+        var kind = "local-check"
+        var check: String
+        var verdict: String
+        var message: String
+        var fix: String?
+    }
+}
+
+/// Builds the engine with the real adapters: SSH to the nodes, the OpenSSL
+/// TLS probe and key inspector, the local `after_success` hook.
+struct RolloutTools {
+    var store: RunStore
+    var becomePassword: Secret?
+
+    func engine() -> RolloutEngine {
+        let logger = Logger(label: "certroll.rollout")
+        return RolloutEngine(
+            connector: Transport.connector(becomePassword: becomePassword, logger: logger), probe: Transport.probe,
+            keyInspector: OpenSSLKeyInspector(), certificateDates: OpenSSLCertificateDates(),
+            hook: ShellAfterSuccessHook(), store: store, logger: logger)
+    }
+}
+
+/// Runs one engine call while rendering its events as they come, with
+/// Ctrl-C as SPEC says: the first stops scheduling new clusters (in-flight
+/// ones finish or roll back); the second stops at once (exit 130, resumable).
+enum LiveRun {
+    static func run(_ renderer: any EventRenderer, toStandardError: Bool = false,
+                    _ body: @escaping @Sendable (StreamEventSink, RolloutCancellation) async throws -> RunReport) async throws -> RunReport {
+        let cancellation = RolloutCancellation()
+        let runID = RunIDBox()
+        let interrupts = InterruptHandler(cancellation: cancellation, runID: runID)
+        defer { interrupts.stop() }
+        let (sink, stream) = StreamEventSink.make()
+        let work = Task {
+            defer { sink.finish() }
+            return try await body(sink, cancellation)
+        }
+        var renderer = renderer
+        for await event in stream {
+            if let id = event.runID { runID.set(id) }
+            let text = renderer.render(event)
+            if toStandardError { FileHandle.standardError.write(Data(text.utf8)) } else { Console.write(text) }
+        }
+        return try await work.value
+    }
+
+    /// Exits with the report's status (0 returns normally).
+    static func finish(_ report: RunReport) throws {
+        if report.exitCode != 0 { throw ExitCode(report.exitCode) }
+    }
+}
+
+/// The run id seen so far, for the message after a second Ctrl-C.
+final class RunIDBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: String?
+    func set(_ id: String) { lock.withLock { value = id } }
+    func get() -> String? { lock.withLock { value } }
+}
+
+/// SIGINT while a run is in progress.
+final class InterruptHandler: @unchecked Sendable {
+    private let source: any DispatchSourceSignal
+    private let lock = NSLock()
+    private var count = 0
+    /// How long the engine may take to journal "interrupted" after the second Ctrl-C.
+    static let grace: Double = 3
+
+    init(cancellation: RolloutCancellation, runID: RunIDBox) {
+        signal(SIGINT, SIG_IGN)
+        source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
+        source.setEventHandler { [self] in
+            let n = lock.withLock { count += 1; return count }
+            cancellation.interrupt()
+            let resume = runID.get().map { "certroll resume \($0)" } ?? "certroll resume RUN_ID (certroll runs lists it)"
+            if n == 1 {
+                Console.note("\ninterrupted: no new cluster starts; clusters in flight finish or roll back. Ctrl-C again stops at once (\(resume) finishes the job later).")
+            } else {
+                Console.note("\nstopping at once; \(resume) finishes or rolls back what is in flight.")
+                DispatchQueue.global().asyncAfter(deadline: .now() + Self.grace) { exit(ExitStatus.interrupted.rawValue) }
+            }
+        }
+        source.resume()
+    }
+
+    func stop() {
+        source.cancel()
+        signal(SIGINT, SIG_DFL)
+    }
+}
