@@ -100,5 +100,12 @@ let package = Package(
         .testTarget(
             name: "SandboxTests", dependencies: ["CertrollPKI", "CertrollTestKit"],
             swiftSettings: settings),
+        // Issue 5's acceptance on the sandbox: the built binary against real sshd nodes.
+        .testTarget(
+            name: "RolloutSandboxTests", dependencies: ["CertrollCore", "CertrollPKI", "CertrollTestKit"],
+            swiftSettings: settings),
+        .testTarget(
+            name: "RolloutFaultTests", dependencies: ["CertrollCore", "CertrollPKI", "CertrollTestKit"],
+            swiftSettings: settings),
     ]
 )
