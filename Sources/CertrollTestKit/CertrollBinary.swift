@@ -1,21 +1,25 @@
-import CertrollTestKit
-import Foundation
-import Testing
+public import Foundation
 
 /// Runs the built `certroll` binary (`swift build` builds it; `make test`
 /// runs `swift build --build-tests` first).
-enum Certroll {
-    struct Result {
-        var status: Int32
-        var stdout: String
-        var stderr: String
-        var stdoutLines: [String] { stdout.split(separator: "\n").map(String.init) }
+public enum Certroll {
+    public struct Result: Sendable {
+        public var status: Int32
+        public var stdout: String
+        public var stderr: String
+        public init(status: Int32, stdout: String, stderr: String) {
+            self.status = status
+            self.stdout = stdout
+            self.stderr = stderr
+        }
+        public var stdoutLines: [String] { stdout.split(separator: "\n").map(String.init) }
     }
 
-    static let executable: URL = {
+    public static let executable: URL = {
         let candidates = [
             URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("certroll"),
             Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent("certroll"),
+            // Sources/CertrollTestKit/ → the package root.
             URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
                 .deletingLastPathComponent().appendingPathComponent(".build/debug/certroll"),
         ]
@@ -23,7 +27,7 @@ enum Certroll {
     }()
 
     /// Runs with stdin not a terminal and no CERTROLL_* variables but `environment`.
-    static func run(_ arguments: [String], environment: [String: String] = [:], in directory: URL? = nil) throws -> Result {
+    public static func run(_ arguments: [String], environment: [String: String] = [:], in directory: URL? = nil) throws -> Result {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
@@ -46,8 +50,8 @@ enum Certroll {
 }
 
 /// The real `openssl` CLI, to cross-check what certroll wrote.
-enum OpenSSLCLI {
-    static func run(_ arguments: [String]) throws -> Certroll.Result {
+public enum OpenSSLCLI {
+    public static func run(_ arguments: [String]) throws -> Certroll.Result {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["openssl"] + arguments
@@ -66,8 +70,8 @@ enum OpenSSLCLI {
 }
 
 /// A test PKI valid around the real clock (the binary checks against `Date()`).
-enum LivePKI {
-    static let shared: TestPKI = {
+public enum LivePKI {
+    public static let shared: TestPKI = {
         do { return try TestPKI(reference: Date()) } catch { fatalError("test PKI: \(error)") }
     }()
 }
