@@ -9,6 +9,7 @@ public struct CertrollCommand: AsyncParsableCommand {
         KeyCommand.self,
         BundleCommand.self,
         CheckCommand.self,
+        StatusCommand.self,
     ]
 
     public static let configuration = CommandConfiguration(
