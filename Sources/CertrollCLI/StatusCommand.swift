@@ -45,6 +45,13 @@ struct StatusCommand: AsyncParsableCommand {
     func validate() throws {
         guard warnDays >= 0 else { throw ValidationError("--warn-days must be 0 or more.") }
         guard parallel >= 1 else { throw ValidationError("--parallel must be 1 or more.") }
+        if let prometheus {
+            // Fail before scanning a fleet when the metrics cannot be written anyway.
+            let folder = URL(fileURLWithPath: prometheus).deletingLastPathComponent().path
+            guard access(folder, W_OK) == 0 else {
+                throw ValidationError("--prometheus \(prometheus): the folder \(folder) does not exist or is not writable.")
+            }
+        }
     }
 
     func run() async throws {
