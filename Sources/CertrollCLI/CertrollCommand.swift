@@ -14,6 +14,7 @@ public struct CertrollCommand: AsyncParsableCommand {
         RollbackCommand.self,
         ResumeCommand.self,
         RunsCommand.self,
+        StatusCommand.self,
         DemoCommand.self,
     ]
 

@@ -21,7 +21,7 @@ public enum ExitStatus: Int32, Sendable {
     /// The one map from errors to exit statuses. New error types get a case here.
     public static func of(_ error: any Error) -> ExitStatus {
         switch error {
-        case is PKIError, is InventoryError: return .badInput
+        case is PKIError, is InventoryError, is PrometheusText.WriteError: return .badInput
         case let error as RolloutError:
             switch error.code {
             case .stateDir, .unknownRun, .badInput: return .badInput
@@ -37,7 +37,7 @@ public enum ExitStatus: Int32, Sendable {
         // A node could not be reached or used before anything changed.
         case is SSHError: return .preflightFailed
         case let code as ExitCode:
-            // A finished run's own status (its report says why).
+            // A finished run's own status (its report says why), or status's 0/1/2.
             return ExitStatus(rawValue: code.rawValue) ?? .badInput
         default:
             // swift-argument-parser's own errors: help and version are success,
@@ -55,6 +55,7 @@ public enum ExitStatus: Int32, Sendable {
         case let error as CLIError: return error.reason
         case let error as RolloutError: return error.reason
         case let error as SSHError: return error.description
+        case let error as PrometheusText.WriteError: return error.description
         // Unreadable names the file in its reason; the others lead with file:line.
         case let error as InventoryError: return error.code == .unreadable ? error.reason : error.description
         case is ExitCode: return nil
