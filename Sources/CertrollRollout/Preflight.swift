@@ -55,7 +55,7 @@ struct Preflight {
             }
             pass("privilege", "\(name): commands run as root.")
         } catch {
-            fail("connect", "\(name): \(error); check the host, credentials and host key.")
+            fail("connect", sentence(error, name, fix: "check the host, credentials and host key."))
             return NodePreflight(node: node.host, findings: findings, facts: nil)
         }
 
@@ -194,9 +194,16 @@ struct Preflight {
                 strayFiles: stray, clockSkewSeconds: skew, serviceRunning: running)
             return NodePreflight(node: node.host, findings: findings, facts: facts)
         } catch {
-            fail("connect", "\(name): \(error); check that the node is reachable.")
+            fail("connect", sentence(error, name, fix: "check that the node is reachable."))
             return NodePreflight(node: node.host, findings: findings, facts: nil)
         }
+    }
+
+    /// An error of the node's transport already names the node and its own fix
+    /// (`node NAME: reason (fix)`): said once, as it is. Anything else gets both.
+    private func sentence(_ error: any Error, _ name: String, fix: String) -> String {
+        let text = "\(error)"
+        return text.hasPrefix(name + ":") ? text : "\(name): \(text); \(fix)"
     }
 
     private func succeeds(_ command: RemoteCommand) async throws -> Bool {
