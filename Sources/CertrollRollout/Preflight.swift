@@ -127,9 +127,11 @@ struct Preflight {
                 fail("conf", "\(name): \(x.confPath) does not exist, but custom cert/key paths must be written into it; create it or fix xsoar.conf_path.")
             }
 
-            // Free space where new files land and backups go.
+            // Free space where new files land and backups go: work_dir itself once
+            // it exists (it may be a mount of its own), else the folder it will be made in.
             let need = UInt64(certificate.chainPEM.count + certificate.keyPEM.count + (confData?.count ?? 0)) * 2 + options.freeSpaceMargin
-            for dir in Set([parent(x.certPath), parent(x.workDir)]).sorted() {
+            let workDir = try await host.stat(x.workDir)?.isDirectory == true ? x.workDir : parent(x.workDir)
+            for dir in Set([parent(x.certPath), workDir]).sorted() {
                 let r = try await host.run(NodeCommands.freeSpace(dir), stdin: nil, timeout: options.commandTimeout)
                 guard let free = CommandOutput.freeBytes(r) else {
                     fail("free-space", "\(name): could not read free space of \(dir) (df: \(r.stderrText.trimmingCharacters(in: .whitespacesAndNewlines))).")

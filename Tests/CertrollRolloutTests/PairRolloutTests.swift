@@ -114,6 +114,18 @@ import Testing
         #expect([a.liveFiles, b.liveFiles] == before)
     }
 
+    /// work_dir on a full filesystem of its own: refused at preflight, not at the backup.
+    @Test func fullWorkDirMountIsRefusedAtPreflight() async throws {
+        var lab = Lab()
+        let (_, b) = lab.pair("soc")
+        b.setFile("/var/lib/certroll", .init(data: Data(), mode: 0o700, owner: "root", group: "root", isDirectory: true))
+        b.freeKilobytesAt["/var/lib/certroll"] = 1
+        let report = try await lab.engine().apply(clusters: lab.clusters, certificate: new, options: fastOptions)
+        #expect(report.exitCode == 3)
+        #expect(report.clusters[0].outcome.reason?.contains("node soc-b: only 1024 bytes free in /var/lib/certroll") == true)
+        #expect(!b.commandsRun.contains("service demisto stop"))
+    }
+
     /// The SSH layer's errors already read `node NAME: reason (fix)`, e.g. when
     /// sudo refuses the become password: the refusal says so once, with that fix.
     @Test func transportErrorIsNamedOnceWithItsOwnFix() async throws {
