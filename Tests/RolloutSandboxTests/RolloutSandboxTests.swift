@@ -227,6 +227,14 @@ struct RolloutSandboxTests {
                 df -Pk /usr/local/demisto | tail -n 1
                 """)
             #expect(full.succeeded, "\(full.stderrText)")
+        case .fullWorkDir:
+            // work_dir is a full filesystem of its own: a 1 MiB tmpfs over /var/lib/certroll, filled up.
+            let full = try await s.sandbox.run(onNode: 2, """
+                set -e
+                mount -t tmpfs -o size=1m,mode=0700 tmpfs /var/lib/certroll
+                dd if=/dev/zero of=/var/lib/certroll/filler bs=64k 2>/dev/null || true
+                """)
+            #expect(full.succeeded, "\(full.stderrText)")
         case .sudoDenied:
             inventory = try s.sandbox.writeInventory(to: s.dir, "nosudo.yaml",
                                                      perNode: [2: "ssh: { user: \(ScenarioScope.noSudoUser), become: sudo }"])
@@ -249,10 +257,13 @@ struct RolloutSandboxTests {
         if fault == .fullDisk {
             #expect(try await s.sandbox.run(onNode: 2, "umount /usr/local/demisto").succeeded)
         }
+        if fault == .fullWorkDir {
+            #expect(try await s.sandbox.run(onNode: 2, "umount /var/lib/certroll").succeeded)
+        }
     }
 
     enum PreflightFault: String, CaseIterable, Sendable, CustomTestStringConvertible {
-        case missingGroup, fullDisk, sudoDenied, brokenConf
+        case missingGroup, fullDisk, fullWorkDir, sudoDenied, brokenConf
         var testDescription: String { rawValue }
 
         /// What the refusal says after `node NAME: `.
@@ -260,6 +271,7 @@ struct RolloutSandboxTests {
             switch self {
             case .missingGroup: "group nosuchgroup does not exist"
             case .fullDisk: "only "
+            case .fullWorkDir: "only "
             case .sudoDenied: "sudo refused the password of \(ScenarioScope.noSudoUser)"
             case .brokenConf: "\(Scenario.confPath) cannot be used"
             }

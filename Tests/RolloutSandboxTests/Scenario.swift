@@ -61,6 +61,7 @@ final class Scenario {
         let cleanup = try await sandbox.run(onNode: node, """
             service demisto stop >/dev/null 2>&1
             [ "$(findmnt -n -o FSTYPE /usr/local/demisto)" = tmpfs ] && umount /usr/local/demisto
+            [ "$(findmnt -n -o FSTYPE /var/lib/certroll)" = tmpfs ] && umount /var/lib/certroll
             findmnt -n /usr/bin/date >/dev/null && umount /usr/bin/date
             rm -rf /usr/local/demisto/custom /usr/local/demisto/*.certroll-* /etc/demisto.conf.certroll-* \
                 /var/lib/demisto/otc.conf.json* /var/lib/certroll/lock \
