@@ -119,6 +119,15 @@ enum EventText {
 /// The end-of-run summary: each cluster's outcome, the steps left for a
 /// person, and warnings.
 enum ReportText {
+    /// What also goes to stderr at the end of a run: the whole summary when a
+    /// node needs a person (cron and CI mail stderr; `--json` and plain lines
+    /// keep stdout for machines), nothing otherwise or when stdout is the
+    /// terminal that already shows it.
+    static func standardError(_ report: RunReport, stdoutIsTerminal: Bool) -> [String] {
+        let needsPerson = report.clusters.contains { $0.outcome.kind == .needsPerson || !$0.outcome.manualSteps.isEmpty }
+        return needsPerson && !stdoutIsTerminal ? lines(report) : []
+    }
+
     static func lines(_ report: RunReport) -> [String] {
         var lines = ["\(report.command) \(report.runID): exit \(report.exitCode)"]
         for cluster in report.clusters {

@@ -95,8 +95,10 @@ enum LiveRun {
         return try await work.value
     }
 
-    /// Exits with the report's status (0 returns normally).
+    /// Exits with the report's status (0 returns normally); when a node needs
+    /// a person, the summary goes to stderr too.
     static func finish(_ report: RunReport) throws {
+        ReportText.standardError(report, stdoutIsTerminal: Console.stdoutIsTerminal).forEach(Console.note)
         if report.exitCode != 0 { throw ExitCode(report.exitCode) }
     }
 }

@@ -55,7 +55,7 @@ struct Preflight {
             }
             pass("privilege", "\(name): commands run as root.")
         } catch {
-            fail("connect", "\(name): \(error); check the host, credentials and host key.")
+            fail("connect", sentence(error, name, fix: "check the host, credentials and host key."))
             return NodePreflight(node: node.host, findings: findings, facts: nil)
         }
 
@@ -127,9 +127,11 @@ struct Preflight {
                 fail("conf", "\(name): \(x.confPath) does not exist, but custom cert/key paths must be written into it; create it or fix xsoar.conf_path.")
             }
 
-            // Free space where new files land and backups go.
+            // Free space where new files land and backups go: work_dir itself once
+            // it exists (it may be a mount of its own), else the folder it will be made in.
             let need = UInt64(certificate.chainPEM.count + certificate.keyPEM.count + (confData?.count ?? 0)) * 2 + options.freeSpaceMargin
-            for dir in Set([parent(x.certPath), parent(x.workDir)]).sorted() {
+            let workDir = try await host.stat(x.workDir)?.isDirectory == true ? x.workDir : parent(x.workDir)
+            for dir in Set([parent(x.certPath), workDir]).sorted() {
                 let r = try await host.run(NodeCommands.freeSpace(dir), stdin: nil, timeout: options.commandTimeout)
                 guard let free = CommandOutput.freeBytes(r) else {
                     fail("free-space", "\(name): could not read free space of \(dir) (df: \(r.stderrText.trimmingCharacters(in: .whitespacesAndNewlines))).")
@@ -194,9 +196,16 @@ struct Preflight {
                 strayFiles: stray, clockSkewSeconds: skew, serviceRunning: running)
             return NodePreflight(node: node.host, findings: findings, facts: facts)
         } catch {
-            fail("connect", "\(name): \(error); check that the node is reachable.")
+            fail("connect", sentence(error, name, fix: "check that the node is reachable."))
             return NodePreflight(node: node.host, findings: findings, facts: nil)
         }
+    }
+
+    /// An error of the node's transport already names the node and its own fix
+    /// (`node NAME: reason (fix)`): said once, as it is. Anything else gets both.
+    private func sentence(_ error: any Error, _ name: String, fix: String) -> String {
+        let text = "\(error)"
+        return text.hasPrefix(name + ":") ? text : "\(name): \(text); \(fix)"
     }
 
     private func succeeds(_ command: RemoteCommand) async throws -> Bool {

@@ -57,6 +57,8 @@ open class InMemoryHost: RemoteHost, @unchecked Sendable {
     /// What `id -u` prints; nil makes it fail as a denied sudo would.
     public var effectiveUID: String? = "0"
     public var freeKilobytes: UInt64 = 10_000_000
+    /// Free space of a path that is its own filesystem (a mount point), overriding `freeKilobytes`.
+    public var freeKilobytesAt: [String: UInt64] = [:]
     /// Seconds the node's clock is ahead of the controller's.
     public var clockOffset: Int = 0
     public var reachable = true
@@ -230,7 +232,7 @@ open class InMemoryHost: RemoteHost, @unchecked Sendable {
             return ok("\(SHA256.hex(e.data))  \(words[2])\n")
         case "df":
             guard words.count == 4, _files[words[3]] != nil else { return fail(1, "df: no such file or directory") }
-            return ok("Filesystem 1024-blocks Used Available Capacity Mounted on\n/dev/sda1 100000000 1 \(freeKilobytes) 1% /\n")
+            return ok("Filesystem 1024-blocks Used Available Capacity Mounted on\n/dev/sda1 100000000 1 \(freeKilobytesAt[words[3]] ?? freeKilobytes) 1% /\n")
         case "getent":
             guard words.count == 3 else { return fail(2, "") }
             let known = words[1] == "group" ? groups : users

@@ -91,6 +91,18 @@ enum FixedRun {
             """#)
     }
 
+    /// A node needs a person: the summary also goes to stderr (where cron and CI
+    /// look), unless stdout is the terminal already showing it.
+    @Test func needsPersonSummaryAlsoGoesToStandardError() throws {
+        let report = try #require(FixedRun.events.last?.report)
+        #expect(ReportText.standardError(report, stdoutIsTerminal: false) == ReportText.lines(report))
+        #expect(ReportText.standardError(report, stdoutIsTerminal: false).contains("    node lab-b needs a person; steps left, in order:"))
+        #expect(ReportText.standardError(report, stdoutIsTerminal: true).isEmpty)
+        var clean = report
+        clean.clusters.removeAll { $0.outcome.kind == .needsPerson }
+        #expect(ReportText.standardError(clean, stdoutIsTerminal: false).isEmpty)
+    }
+
     @Test func jsonIsOneObjectPerLineAndTheReportLast() throws {
         let output = FixedRun.render(JSONEventRenderer())
         let lines = output.split(separator: "\n").map(String.init)

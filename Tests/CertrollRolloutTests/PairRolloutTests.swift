@@ -114,6 +114,31 @@ import Testing
         #expect([a.liveFiles, b.liveFiles] == before)
     }
 
+    /// work_dir on a full filesystem of its own: refused at preflight, not at the backup.
+    @Test func fullWorkDirMountIsRefusedAtPreflight() async throws {
+        var lab = Lab()
+        let (_, b) = lab.pair("soc")
+        b.setFile("/var/lib/certroll", .init(data: Data(), mode: 0o700, owner: "root", group: "root", isDirectory: true))
+        b.freeKilobytesAt["/var/lib/certroll"] = 1
+        let report = try await lab.engine().apply(clusters: lab.clusters, certificate: new, options: fastOptions)
+        #expect(report.exitCode == 3)
+        #expect(report.clusters[0].outcome.reason?.contains("node soc-b: only 1024 bytes free in /var/lib/certroll") == true)
+        #expect(!b.commandsRun.contains("service demisto stop"))
+    }
+
+    /// The SSH layer's errors already read `node NAME: reason (fix)`, e.g. when
+    /// sudo refuses the become password: the refusal says so once, with that fix.
+    @Test func transportErrorIsNamedOnceWithItsOwnFix() async throws {
+        var lab = Lab()
+        _ = lab.pair("soc", backup: HostThatRefusesSudo.self)
+        let report = try await lab.engine().apply(clusters: lab.clusters, certificate: new, options: fastOptions)
+        #expect(report.exitCode == 3)
+        let reason = try #require(report.clusters[0].outcome.reason)
+        #expect(reason.contains("node soc-b: sudo refused the password of admin (check the become password)"))
+        #expect(!reason.contains("node soc-b: node soc-b:"))
+        #expect(!reason.contains("check the host, credentials and host key"))
+    }
+
     @Test func encryptedCurrentKeyWithoutPassphraseIsRefused() async throws {
         var lab = Lab()
         let (a, b) = lab.pair("soc", oldPassphrase: "old-pass")
@@ -285,4 +310,13 @@ import Testing
         #expect(!a.operations.contains { if case .write = $0 { true } else if case .rename = $0 { true } else { false } })
         #expect(!a.commandsRun.contains { $0.contains("stop") || $0.hasPrefix("mkdir") })
     }
+}
+
+/// Its sudo refuses the become password: every call fails the way the SSH layer reports it.
+final class HostThatRefusesSudo: InMemoryHost, @unchecked Sendable {
+    struct SudoRefused: Error, CustomStringConvertible {
+        var description: String { "node soc-b: sudo refused the password of admin (check the become password)" }
+    }
+
+    override func fault(_ op: Operation) throws -> CommandResult? { throw SudoRefused() }
 }
