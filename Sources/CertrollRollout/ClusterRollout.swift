@@ -12,7 +12,8 @@ public struct ClusterRollout: Sendable {
         /// `resume` of a run whose every node was swapped: start, verify, finish.
         case finish
         /// Restore the backups on every node; `servingOld` nodes are already back.
-        case rollback(servingOld: Set<Int>)
+        /// `reason` says why (the report's wording): asked for, or what resume found.
+        case rollback(servingOld: Set<Int>, reason: String)
         /// `resume` of a run that stopped no node: remove staged files, release locks.
         case abandon
     }
@@ -203,8 +204,8 @@ public struct ClusterRollout: Sendable {
             case .finish:
                 state = .starting(pending: nodes)
                 return .node(.start, 0)
-            case .rollback(let servingOld):
-                return beginRollback(cause: Failure(step: .restore, node: nil, reason: "rollback requested"),
+            case .rollback(let servingOld, let reason):
+                return beginRollback(cause: Failure(step: .restore, node: nil, reason: reason),
                                      servingOld: servingOld)
             case .abandon:
                 return discard(nodes, ending: .abandoned(Failure(

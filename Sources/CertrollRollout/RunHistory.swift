@@ -75,20 +75,31 @@ struct RunHistory {
         if let last {
             switch last.kind {
             case .done:
-                return rollback ? Decision(mode: .rollback(servingOld: []), keep: last) : Decision(mode: nil, keep: last)
+                return rollback
+                    ? Decision(mode: .rollback(servingOld: [], reason: "certroll rollback was asked for"), keep: last)
+                    : Decision(mode: nil, keep: last)
             case .skipped, .notStarted, .preflightFailed, .rolledBack:
                 return Decision(mode: nil, keep: last)
             case .needsPerson, .interrupted:
                 break
             }
         }
+        let asked = "certroll rollback was asked for"
         let nothing = ClusterOutcome(.notStarted, reason: "cluster \(cluster.name): the run changed nothing there.")
         let rollbackBegan = p.begun.contains(.rollbackStop) || p.begun.contains(.restore) || p.begun.contains(.rollbackStart)
-        if rollbackBegan || p.failedFromStop { return Decision(mode: .rollback(servingOld: servingOld), keep: nothing) }
-        if cluster.nodes.indices.allSatisfy({ p.endedOn(.swap, $0) }) {
-            return Decision(mode: rollback ? .rollback(servingOld: []) : .finish, keep: nothing)
+        if rollbackBegan || p.failedFromStop {
+            let why = rollback ? asked : rollbackBegan
+                ? "its rollback had begun before the run was interrupted; resume completes it"
+                : "a step failed after the first stop; resume rolls the cluster back"
+            return Decision(mode: .rollback(servingOld: servingOld, reason: why), keep: nothing)
         }
-        if p.begun.contains(.stop) || p.begun.contains(.swap) { return Decision(mode: .rollback(servingOld: []), keep: nothing) }
+        if cluster.nodes.indices.allSatisfy({ p.endedOn(.swap, $0) }) {
+            return Decision(mode: rollback ? .rollback(servingOld: [], reason: asked) : .finish, keep: nothing)
+        }
+        if p.begun.contains(.stop) || p.begun.contains(.swap) {
+            let why = rollback ? asked : "the run was interrupted before every node was swapped; resume rolls the cluster back"
+            return Decision(mode: .rollback(servingOld: [], reason: why), keep: nothing)
+        }
         if !p.begun.isDisjoint(with: [.lock, .stage, .backup, .discard, .unlock]) { return Decision(mode: .abandon, keep: nothing) }
         return Decision(mode: nil, keep: nothing)
     }

@@ -207,7 +207,7 @@ final class Box<T>: @unchecked Sendable {
     }
 
     @Test func primaryStrandedInRollbackKeepsStandbysDown() {
-        var m = ClusterRollout(nodeCount: 2, mode: .rollback(servingOld: []))
+        var m = ClusterRollout(nodeCount: 2, mode: .rollback(servingOld: [], reason: "certroll rollback was asked for"))
         _ = m.begin(); _ = m.lockTaken(node: 0)
         #expect(m.lockTaken(node: 1) == .node(.rollbackStop, 0))
         let f = ClusterRollout.Failure(step: .rollbackStop, node: 0, reason: "unreachable")
