@@ -117,7 +117,7 @@ struct TTYApplyTests {
     @Test func firstCtrlCLetsTheClusterInFlightFinishAndStartsNoOther() async throws {
         try await withSandbox(nodes: 4, name: "crttyb", clusterSize: 2) { sandbox in
             let original = try await served(sandbox)
-            try await slowStart(sandbox, nodes: [1, 2], seconds: 2)
+            try await slowStart(sandbox, nodes: [1, 2], seconds: 1)
             let pty = try PseudoTerminal.certroll([
                 "apply", "--yes", "--parallel", "1", "-i", sandbox.inventoryFile, "--cert", cert, "--key", key, "--state-dir", state,
             ])
@@ -139,7 +139,7 @@ struct TTYApplyTests {
 
             // Ctrl-C when nothing is left unstarted: the one cluster finishes, and
             // docs/usage.md says the run then exits 0 (130 only if something was left).
-            try await slowStart(sandbox, nodes: [3, 4], seconds: 2)
+            try await slowStart(sandbox, nodes: [3, 4], seconds: 1)
             let last = try PseudoTerminal.certroll([
                 "apply", "--yes", "--cluster", "crttyb-c2", "-i", sandbox.inventoryFile, "--cert", cert, "--key", key, "--state-dir", state,
             ])
@@ -179,6 +179,9 @@ struct TTYApplyTests {
             let screen = pty.output
             let runID = try #require(screen.firstMatch(of: /stopping at once; certroll resume (\S+) finishes/).map { String($0.1) })
             #expect(try await !locked(sandbox).isEmpty, "the interrupted run still holds its locks, for resume")
+
+            // Later starts are quick again (the start in flight keeps its delay).
+            try await slowStart(sandbox, nodes: [1, 2], seconds: 0)
 
             // resume at the terminal: names the run and its nodes, asks, then finishes or rolls back.
             let resume = try PseudoTerminal.certroll(["resume", runID, "--state-dir", state])
