@@ -6,6 +6,14 @@ import Foundation
 protocol EventRenderer {
     /// The text to write for `event` (whole lines, or terminal control for live progress).
     mutating func render(_ event: RolloutEvent) -> String
+
+    /// A message that is no event (Ctrl-C acknowledged) placed among the
+    /// output; nil when the caller should write it to stderr on its own line.
+    mutating func note(_ line: String) -> String?
+}
+
+extension EventRenderer {
+    mutating func note(_ line: String) -> String? { nil }
 }
 
 /// No terminal: one plain line per event (`HH:MM:SS tag message`, UTC), then the report summary.
@@ -34,7 +42,7 @@ struct TTYEventRenderer: EventRenderer {
     private var drawn = 0
 
     mutating func render(_ event: RolloutEvent) -> String {
-        var out = drawn > 0 ? "\u{1B}[\(drawn)A\u{1B}[J" : ""
+        let out = clear()
         var permanent: [String] = []
         let key = "\(event.cluster ?? "")/\(event.node ?? "")"
         switch event.kind {
@@ -60,10 +68,25 @@ struct TTYEventRenderer: EventRenderer {
             permanent.append(event.message)
             if let report = event.report { permanent += ReportText.lines(report) }
         }
-        out += permanent.map { $0 + "\n" }.joined()
-        out += rows.map { $0.text + "\n" }.joined()
+        return out + redraw(below: permanent)
+    }
+
+    /// The note scrolls above the live lines like a finding, so the next
+    /// redraw does not wipe it (or leave stale rows behind).
+    mutating func note(_ line: String) -> String? {
+        clear() + redraw(below: [line])
+    }
+
+    /// Moves to the first live line and erases the live lines. Starts with a
+    /// carriage return: the terminal may have echoed `^C` after them.
+    private func clear() -> String {
+        drawn > 0 ? "\r\u{1B}[\(drawn)A\u{1B}[J" : ""
+    }
+
+    /// `permanent` lines, then the live lines again.
+    private mutating func redraw(below permanent: [String]) -> String {
         drawn = rows.count
-        return out
+        return permanent.map { $0 + "\n" }.joined() + rows.map { $0.text + "\n" }.joined()
     }
 
     private mutating func update(_ key: String, _ event: RolloutEvent, state: String) {

@@ -79,20 +79,43 @@ enum LiveRun {
                     _ body: @escaping @Sendable (StreamEventSink, RolloutCancellation) async throws -> RunReport) async throws -> RunReport {
         let cancellation = RolloutCancellation()
         let runID = RunIDBox()
-        let interrupts = InterruptHandler(cancellation: cancellation, runID: runID)
+        let (sink, events) = StreamEventSink.make()
+        // Events and Ctrl-C notes in one stream, so a live terminal display
+        // places the notes between its redraws.
+        let (output, outputs) = AsyncStream<Output>.makeStream()
+        let interrupts = InterruptHandler(cancellation: cancellation, runID: runID) { line in
+            if case .terminated = outputs.yield(.note(line)) { Console.note("\n" + line) }
+        }
         defer { interrupts.stop() }
-        let (sink, stream) = StreamEventSink.make()
+        let forward = Task {
+            for await event in events { outputs.yield(.event(event)) }
+            outputs.finish()
+        }
         let work = Task {
             defer { sink.finish() }
             return try await body(sink, cancellation)
         }
         var renderer = renderer
-        for await event in stream {
-            if let id = event.runID { runID.set(id) }
-            let text = renderer.render(event)
+        let write: (String) -> Void = { text in
             if toStandardError { FileHandle.standardError.write(Data(text.utf8)) } else { Console.write(text) }
         }
+        for await item in output {
+            switch item {
+            case .event(let event):
+                if let id = event.runID { runID.set(id) }
+                write(renderer.render(event))
+            case .note(let line):
+                if let text = renderer.note(line) { write(text) } else { Console.note("\n" + line) }
+            }
+        }
+        await forward.value
         return try await work.value
+    }
+
+    /// What the display loop receives.
+    private enum Output: Sendable {
+        case event(RolloutEvent)
+        case note(String)
     }
 
     /// Exits with the report's status (0 returns normally); when a node needs
@@ -119,7 +142,8 @@ final class InterruptHandler: @unchecked Sendable {
     /// How long the engine may take to journal "interrupted" after the second Ctrl-C.
     static let grace: Double = 3
 
-    init(cancellation: RolloutCancellation, runID: RunIDBox) {
+    /// `note` shows a line to the user (the display loop places it).
+    init(cancellation: RolloutCancellation, runID: RunIDBox, note: @escaping @Sendable (String) -> Void) {
         signal(SIGINT, SIG_IGN)
         source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
         source.setEventHandler { [self] in
@@ -127,9 +151,9 @@ final class InterruptHandler: @unchecked Sendable {
             cancellation.interrupt()
             let resume = runID.get().map { "certroll resume \($0)" } ?? "certroll resume RUN_ID (certroll runs lists it)"
             if n == 1 {
-                Console.note("\ninterrupted: no new cluster starts; clusters in flight finish or roll back. Ctrl-C again stops at once (\(resume) finishes the job later).")
+                note("interrupted: no new cluster starts; clusters in flight finish or roll back. Ctrl-C again stops at once (\(resume) finishes the job later).")
             } else {
-                Console.note("\nstopping at once; \(resume) finishes or rolls back what is in flight.")
+                note("stopping at once; \(resume) finishes or rolls back what is in flight.")
                 DispatchQueue.global().asyncAfter(deadline: .now() + Self.grace) { exit(ExitStatus.interrupted.rawValue) }
             }
         }

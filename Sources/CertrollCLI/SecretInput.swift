@@ -62,20 +62,59 @@ struct SecretSource {
     }
 
     /// Reads a line from the terminal with echo off; the prompt goes to stderr.
+    /// Echo goes off before the prompt shows, so nothing typed after it is
+    /// echoed or flushed; Ctrl-C (or another fatal signal) at the prompt puts
+    /// the terminal back before the process ends.
     private static func prompt(_ text: String) throws(CLIError) -> Secret {
-        FileHandle.standardError.write(Data(text.utf8))
         var saved = termios()
         let haveTerminal = tcgetattr(STDIN_FILENO, &saved) == 0
         if haveTerminal {
+            EchoGuard.arm(saved)
             var silent = saved
             silent.c_lflag &= ~tcflag_t(ECHO)
             tcsetattr(STDIN_FILENO, TCSAFLUSH, &silent)
         }
+        FileHandle.standardError.write(Data(text.utf8))
         defer {
-            if haveTerminal { tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved) }
+            if haveTerminal {
+                tcsetattr(STDIN_FILENO, TCSANOW, &saved)
+                EchoGuard.disarm()
+            }
             FileHandle.standardError.write(Data("\n".utf8))
         }
         guard let line = readLine(strippingNewline: true) else { return Secret("") }
         return Secret(line)
     }
+}
+
+/// Puts the terminal's echo back when a signal ends the process at a no-echo
+/// prompt (otherwise the shell is left not echoing what is typed).
+private enum EchoGuard {
+    /// The settings before the prompt; read by the signal handler, so plain storage.
+    nonisolated(unsafe) static var saved = termios()
+    nonisolated(unsafe) static var previous: [Int32: sighandler_t?] = [:]
+    static let signals = [SIGINT, SIGTERM, SIGQUIT, SIGHUP]
+
+    static func arm(_ settings: termios) {
+        saved = settings
+        for number in signals {
+            let before = signal(number, restoreTerminalAndDie)
+            // A signal the caller ignores stays ignored.
+            if let before, unsafeBitCast(before, to: Int.self) == unsafeBitCast(SIG_IGN, to: Int.self) { signal(number, SIG_IGN) }
+            previous[number] = before
+        }
+    }
+
+    static func disarm() {
+        for number in signals { signal(number, previous[number] ?? SIG_DFL) }
+        previous = [:]
+    }
+}
+
+/// The handler: only async-signal-safe calls, then the signal's default action.
+private func restoreTerminalAndDie(_ number: Int32) {
+    tcsetattr(STDIN_FILENO, TCSANOW, &EchoGuard.saved)
+    _ = write(STDERR_FILENO, "\n", 1)
+    signal(number, SIG_DFL)
+    raise(number)
 }

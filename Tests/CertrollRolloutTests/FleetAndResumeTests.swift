@@ -4,15 +4,17 @@ import CertrollTestKit
 import Foundation
 import Testing
 
-/// Interrupts twice (a second Ctrl-C) once a given step has ended on a node.
+/// Presses Ctrl-C (twice by default: "stop at once") once a given step has ended on a node.
 final class SinkThatInterruptsAfter: RolloutEventSink, @unchecked Sendable {
     let step: Step
     let cancellation: RolloutCancellation
+    let presses: Int
     private let lock = NSLock()
     private var fired = false
-    init(_ step: Step, _ cancellation: RolloutCancellation) {
+    init(_ step: Step, _ cancellation: RolloutCancellation, presses: Int = 2) {
         self.step = step
         self.cancellation = cancellation
+        self.presses = presses
     }
     func receive(_ event: RolloutEvent) {
         guard event.kind == .stepEnded, event.step == step else { return }
@@ -21,8 +23,7 @@ final class SinkThatInterruptsAfter: RolloutEventSink, @unchecked Sendable {
             return !fired
         }
         if first {
-            cancellation.interrupt()
-            cancellation.interrupt()
+            for _ in 0..<presses { cancellation.interrupt() }
         }
     }
 }
@@ -93,6 +94,30 @@ final class SinkThatInterruptsAfter: RolloutEventSink, @unchecked Sendable {
         #expect(report.exitCode == 130)
         #expect(report.clusters[0].outcome.kind == .notStarted)
         #expect(lab.host("x-a").stops == 0)
+    }
+
+    @Test func oneCtrlCLetsTheClusterInFlightFinishAndIsNotAnInterruption() async throws {
+        var lab = Lab()
+        lab.pair("x")
+        let cancel = RolloutCancellation()
+        let report = try await lab.engine().apply(clusters: lab.clusters, certificate: new, options: fastOptions,
+                                                  events: SinkThatInterruptsAfter(.swap, cancel, presses: 1), cancellation: cancel)
+        #expect(report.clusters.map(\.outcome.kind) == [.done])
+        #expect(report.exitCode == 0, "nothing was left undone")
+    }
+
+    @Test func oneCtrlCKeepsTheNextClusterFromStartingAndThatIsAnInterruption() async throws {
+        var lab = Lab()
+        lab.pair("first")
+        lab.pair("second")
+        var options = fastOptions
+        options.parallel = 1
+        let cancel = RolloutCancellation()
+        let report = try await lab.engine().apply(clusters: lab.clusters, certificate: new, options: options,
+                                                  events: SinkThatInterruptsAfter(.swap, cancel, presses: 1), cancellation: cancel)
+        #expect(report.clusters.map(\.outcome.kind) == [.done, .notStarted])
+        #expect(report.exitCode == 130)
+        #expect(lab.host("second-a").stops == 0)
     }
 
     @Test func secondCtrlCStopsAtOnceAndResumeFinishes() async throws {
