@@ -23,6 +23,14 @@ guard let needed = counts.max(), needed <= hosts.count else {
 }
 let settings = SSHConnectionSettings(port: port, identity: identity, knownHosts: knownHosts, connectTimeout: .seconds(30))
 
+/// CPU seconds (user + system) this process used so far.
+func cpuSeconds() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    let t = { (tv: timeval) in Double(tv.tv_sec) + Double(tv.tv_usec) / 1e6 }
+    return t(usage.ru_utime) + t(usage.ru_stime)
+}
+
 func peakRSSMB() -> Double {
     let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
     let line = status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") } ?? ""
@@ -59,12 +67,13 @@ _ = await Fleet.forEachNode(Array(hosts.prefix(needed)), parallel: 10) { address
     await host.close()
 }
 
-print("| nodes | wall time (median of \(repeats)) | min | per node | vs 1 node | failures | peak RSS |")
-print("|---:|---:|---:|---:|---:|---:|---:|")
+print("| nodes | wall time (median of \(repeats)) | min | per node | vs 1 node | client CPU per node | failures | peak RSS |")
+print("|---:|---:|---:|---:|---:|---:|---:|---:|")
 var single: Double?
 for n in counts {
     var times: [Double] = []
     var failed: [any Error] = []
+    let cpuBefore = cpuSeconds()
     for _ in 0..<repeats {
         let r = await round(n)
         times.append(r.ms)
@@ -75,6 +84,7 @@ for n in counts {
     if n == 1 { single = median }
     let ratio = single.map { String(format: "%.1f×", median / $0) } ?? "–"
     let row = String(format: "| %d | %.0f ms | %.0f ms | %.1f ms", n, median, times[0], median / Double(n))
-    print(row + " | \(ratio) | \(failed.count) | " + String(format: "%.0f MB |", peakRSSMB()))
+    let cpu = (cpuSeconds() - cpuBefore) * 1000 / Double(n * repeats)
+    print(row + " | \(ratio) | " + String(format: "%.1f ms", cpu) + " | \(failed.count) | " + String(format: "%.0f MB |", peakRSSMB()))
     for e in failed.prefix(3) { print("  failure: \(e)") }
 }
