@@ -67,7 +67,8 @@ struct RolloutTools {
         return RolloutEngine(
             connector: Transport.connector(becomePassword: becomePassword, logger: logger), probe: Transport.probe,
             keyInspector: OpenSSLKeyInspector(), certificateDates: OpenSSLCertificateDates(),
-            hook: ShellAfterSuccessHook(), store: store, logger: logger)
+            hook: ShellAfterSuccessHook(), store: store, logger: logger,
+            journalDecorator: FaultInjection.journalDecorator())
     }
 }
 

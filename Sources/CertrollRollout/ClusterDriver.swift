@@ -348,6 +348,9 @@ struct ClusterDriver: Sendable {
                 try await host.remove(f.path)
                 continue
             }
+            // Still (or again) the backed-up file: nothing to restore. Rewriting an
+            // unchanged conf on a mount point would be a non-atomic in-place write.
+            if try await matchesBackup(host, f) { continue }
             let tmp = f.path + Self.restoreSuffix
             let copied = try await run(host, NodeCommands.copyPreserving(backup, to: tmp))
             guard copied.succeeded else {
@@ -373,6 +376,14 @@ struct ClusterDriver: Sendable {
         try await host.writeFile(tmp, contents: Data(OTCFile.content(keyPassphrase: pass).bytes), mode: 0o600, owner: x.owner, group: x.group)
         try await host.rename(tmp, to: x.otcPath)
         return true
+    }
+
+    /// The live file has the backed-up bytes, mode, owner and group.
+    private func matchesBackup(_ host: any RemoteHost, _ f: BackupFile) async throws -> Bool {
+        guard let sha = f.sha256, let info = try await host.stat(f.path),
+              f.mode.map({ $0 == info.mode }) ?? true, f.owner.map({ $0 == info.owner }) ?? true,
+              f.group.map({ $0 == info.group }) ?? true else { return false }
+        return CommandOutput.sha256(try await run(host, NodeCommands.sha256(f.path))) == sha
     }
 
     /// Atomic rename; where the conf is a mount point (EBUSY) rewrite it in place.

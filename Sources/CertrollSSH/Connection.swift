@@ -205,12 +205,16 @@ final class Connection {
         defer { buffer.deallocate() }
 
         while !(outDone && errDone) {
+            // Reaching EOF counts as progress: the read that finds it may have taken the
+            // channel's last packets off the socket, and polling then waits for nothing.
             var progress = false
             while !outDone, let n = try channel.read(stderr: false, into: buffer, deadline) {
-                if n == 0 { outDone = true } else { out.append(contentsOf: buffer[0..<n]); progress = true }
+                if n > 0 { out.append(contentsOf: buffer[0..<n]) } else { outDone = true }
+                progress = true
             }
             while !errDone, let n = try channel.read(stderr: true, into: buffer, deadline) {
-                if n == 0 { errDone = true } else { err.append(contentsOf: buffer[0..<n]); progress = true }
+                if n > 0 { err.append(contentsOf: buffer[0..<n]) } else { errDone = true }
+                progress = true
             }
             if !eofSent && !channel.remoteEOF {
                 if written < stdin.count {

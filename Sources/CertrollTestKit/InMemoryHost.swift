@@ -242,11 +242,13 @@ open class InMemoryHost: RemoteHost, @unchecked Sendable {
             guard _files[parent(words[4])]?.isDirectory == true else { return fail(1, "cp: no such directory") }
             _files[words[4]] = e
             return ok("")
-        case "cat":
-            // cat -- FROM > TO && rm -f -- FROM
-            guard words.count == 10, let e = _files[words[2]], var target = _files[words[4]] else { return fail(1, "cat: no such file") }
+        case "test":
+            // test -r FROM && cat -- FROM > TO && rm -f -- FROM
+            guard words.count == 14, words[1] == "-r" else { return fail(2, "test: usage") }
+            guard let e = _files[words[2]] else { return fail(1, "") }
+            guard var target = _files[words[8]] else { return fail(1, "sh: cannot create \(words[8])") }
             target.data = e.data
-            _files[words[4]] = target
+            _files[words[8]] = target
             _files[words[2]] = nil
             return ok("")
         case "mkdir":

@@ -47,7 +47,7 @@ import Testing
     @Test func filesAreMovedPreservingOwnership() {
         #expect(NodeCommands.copyPreserving("/a", to: "/b c").shell == "cp -p -- /a '/b c'")
         #expect(NodeCommands.rewriteInPlace("/etc/demisto.conf.certroll-new", to: "/etc/demisto.conf").shell
-            == "cat -- /etc/demisto.conf.certroll-new > /etc/demisto.conf && rm -f -- /etc/demisto.conf.certroll-new")
+            == "test -r /etc/demisto.conf.certroll-new && cat -- /etc/demisto.conf.certroll-new > /etc/demisto.conf && rm -f -- /etc/demisto.conf.certroll-new")
     }
 
     @Test func outputsAreRead() {

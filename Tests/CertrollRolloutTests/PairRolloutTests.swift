@@ -178,7 +178,7 @@ import Testing
             #expect((conf["Server"] as? [String: String])?["HttpsPort"] == "443")
             #expect(h.file("/etc/demisto.conf")?.owner == "root")
         }
-        #expect(b.commandsRun.contains { $0.hasPrefix("cat -- /etc/demisto.conf.certroll-new > /etc/demisto.conf") })
+        #expect(b.commandsRun.contains { $0.hasPrefix("test -r /etc/demisto.conf.certroll-new && cat -- /etc/demisto.conf.certroll-new > /etc/demisto.conf") })
     }
 
     @Test func secondApplyRestartsNothing() async throws {

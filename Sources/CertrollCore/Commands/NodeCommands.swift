@@ -69,9 +69,11 @@ public struct NodeCommands: Sendable, Equatable {
 
     /// Rewrites `to` in place with the bytes of `from` (keeping `to`'s inode,
     /// owner and mode), then removes `from`: for a conf file that is a mount
-    /// point, where rename fails with EBUSY.
+    /// point, where rename fails with EBUSY. `to` is untouched unless `from`
+    /// is readable: the redirection alone would empty it before `cat` fails.
     public static func rewriteInPlace(_ from: String, to: String) -> RemoteCommand {
-        RemoteCommand("cat -- \(ShellQuote.quote(from)) > \(ShellQuote.quote(to)) && rm -f -- \(ShellQuote.quote(from))")
+        let f = ShellQuote.quote(from)
+        return RemoteCommand("test -r \(f) && cat -- \(f) > \(ShellQuote.quote(to)) && rm -f -- \(f)")
     }
 }
 
