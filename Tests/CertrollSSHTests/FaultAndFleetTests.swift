@@ -54,7 +54,11 @@ struct FaultAndFleetTests {
         print("call ended \(took) after sshd was killed: \(error.map(String.init(describing:)) ?? "-")")
         #expect(error?.code == .connect)
         #expect(error?.description.hasPrefix("node node-k: the connection was lost") == true)
-        #expect(took < .seconds(3))
+        // The contract: the call ends with an error within its own timeout (10 s), and it
+        // was the lost connection that ended it, not the timeout (the code above is
+        // .connect). `took` also counts stop()'s wait for sshd to exit, which a
+        // loaded 2-core CI machine can stretch past a few seconds.
+        #expect(took < .seconds(10))
         // The next call tries to reconnect and says why it cannot.
         let again = await #expect(throws: SSHError.self) { _ = try await host.run(RemoteCommand("true"), stdin: nil, timeout: .seconds(5)) }
         #expect(again?.code == .connect)
@@ -75,7 +79,8 @@ struct FaultAndFleetTests {
         let took = ContinuousClock.now - started
         print("call ended \(took) after start (link down at 0.5 s, timeout 3 s): \(error.map(String.init(describing:)) ?? "-")")
         #expect(error?.code == .timeout)
-        #expect(took < .seconds(4))
+        // Ended by its 3 s timeout, not by the 30 s command: slack for a loaded CI machine.
+        #expect(took < .seconds(10))
         await host.close()
     }
 
@@ -93,7 +98,9 @@ struct FaultAndFleetTests {
         let took = ContinuousClock.now - started
         print("20 nodes x (connect + sleep 1): \(took)")
         #expect(results.allSatisfy { (try? $0.get()) == 0 })
-        #expect(took < .seconds(6))
+        // On the 2-thread cooperative pool, blocking calls would take ≥ 10 s (20 × 1 s / 2);
+        // on one thread per node about 1 s plus the connects.
+        #expect(took < .seconds(9))
     }
 
     @Test func fleetWindowBoundsFanOut() async {
