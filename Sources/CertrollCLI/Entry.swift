@@ -1,4 +1,5 @@
 import ArgumentParser
+import CertrollPKI
 import Foundation
 
 /// The process entry: parse, run, map any error to one line on stderr and an
@@ -6,6 +7,7 @@ import Foundation
 public enum CertrollMain {
     /// Runs the command line (or `arguments`, for tests) and returns the exit status.
     public static func run(_ arguments: [String]? = nil) async -> Int32 {
+        OpenSSLRuntime.initializeWithoutExitCleanup()
         do {
             var command = try CertrollCommand.parseAsRoot(arguments)
             if var asyncCommand = command as? any AsyncParsableCommand {

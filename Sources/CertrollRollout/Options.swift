@@ -65,8 +65,14 @@ public struct ControllerIdentity: Sendable, Equatable {
         self.user = user
     }
 
+    /// `$USER`/`$LOGNAME`, else the account of the real uid (cron often sets neither).
     public static var current: ControllerIdentity {
         let env = ProcessInfo.processInfo.environment
-        return ControllerIdentity(host: ProcessInfo.processInfo.hostName, user: env["USER"] ?? env["LOGNAME"] ?? "unknown")
+        return ControllerIdentity(host: ProcessInfo.processInfo.hostName, user: env["USER"] ?? env["LOGNAME"] ?? accountName())
+    }
+
+    private static func accountName() -> String {
+        guard let entry = getpwuid(getuid()), let name = entry.pointee.pw_name else { return "uid \(getuid())" }
+        return String(cString: name)
     }
 }

@@ -16,6 +16,8 @@ let usage = """
     fail-next-start, hang-next-start, exit-after (holds N seconds).
     """
 
+OpenSSLRuntime.initializeWithoutExitCleanup()
+
 // Hold nothing the starter left open (a pipe a caller waits on, a lock file).
 for fd in Int32(3)..<Int32(1024) { close(fd) }
 
