@@ -234,7 +234,7 @@ struct NameCoveragePolicy: CertificatePolicy {
                 "the leaf does not cover node name(s) \(missingAdvisory.joined(separator: ", ")) (it covers \(covers)); browsing to a node directly shows a warning")
         }
         let checked = unique(material.input.requiredNames) + advisory
-        if checked.isEmpty { return .pass("no names to check (no inventory); the leaf covers \(covers)") }
+        if checked.isEmpty { return .pass("no names to check (no inventory given, or it has no fqdn and no DNS node names); the leaf covers \(covers)") }
         return .pass("\(checked.joined(separator: ", ")) covered")
     }
 
