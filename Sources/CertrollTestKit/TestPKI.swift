@@ -123,9 +123,7 @@ public final class TestPKI: Sendable {
 
     /// A fresh temporary directory.
     public static func temporaryDirectory() throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("certroll-test-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url
+        try Scratch.directory("pki")
     }
 
     /// Shared instance at the reference time, built once per test process.

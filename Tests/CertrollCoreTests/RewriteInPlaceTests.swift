@@ -19,6 +19,7 @@ import Testing
     @Test func aMissingSourceLeavesTheTargetIntact() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("certroll-rewrite-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
         let conf = dir.appendingPathComponent("demisto.conf")
         try Data(#"{"Server":{"HttpsPort":"443"}}"#.utf8).write(to: conf)
         let missing = dir.appendingPathComponent("demisto.conf.certroll-restore").path

@@ -61,7 +61,7 @@ final class CountingJournal: JournalWriter, @unchecked Sendable {
 /// A sandbox of in-memory pairs and a state directory.
 struct Lab {
     let network = InMemoryNetwork()
-    let stateDir = FileManager.default.temporaryDirectory.appendingPathComponent("certroll-test-\(UUID().uuidString)").path
+    let stateDir = Scratch.path("state")
     var clusters: [Cluster] = []
     let old = "old"
 

@@ -1,4 +1,5 @@
 import CertrollRollout
+import CertrollTestKit
 import Foundation
 import Testing
 
@@ -6,8 +7,7 @@ import Testing
 /// whole seconds cannot show a sub-second gap.
 @Suite struct JournalTimeTests {
     func temporaryJournal() throws -> String {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("certroll-journal-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let dir = try Scratch.directory("journal")
         return dir.appendingPathComponent("journal.jsonl").path
     }
 
