@@ -28,44 +28,49 @@ public enum Certroll {
 
     /// Runs with stdin not a terminal and no CERTROLL_* variables but `environment`.
     public static func run(_ arguments: [String], environment: [String: String] = [:], in directory: URL? = nil) throws -> Result {
+        var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("CERTROLL_") }
+        env.merge(environment) { $1 }
+        return try runProcess(executable, arguments, environment: env, in: directory)
+    }
+
+    /// Runs a program with stdin from /dev/null and collects both streams.
+    /// stderr is drained on its own thread: a child that fills one pipe while
+    /// we wait on the other would otherwise never finish.
+    static func runProcess(_ executable: URL, _ arguments: [String], environment: [String: String]? = nil,
+                           in directory: URL? = nil) throws -> Result {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
-        var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("CERTROLL_") }
-        env.merge(environment) { $1 }
-        process.environment = env
+        if let environment { process.environment = environment }
         if let directory { process.currentDirectoryURL = directory }
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err
         process.standardInput = FileHandle.nullDevice
         try process.run()
+        let stderrBox = DataBox()
+        let drained = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            stderrBox.data = err.fileHandleForReading.readDataToEndOfFile()
+            drained.signal()
+        }
         let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        drained.wait()
         process.waitUntilExit()
         return Result(
             status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-            stderr: String(decoding: stderr, as: UTF8.self))
+            stderr: String(decoding: stderrBox.data, as: UTF8.self))
+    }
+
+    private final class DataBox: @unchecked Sendable {
+        var data = Data()
     }
 }
 
 /// The real `openssl` CLI, to cross-check what certroll wrote.
 public enum OpenSSLCLI {
     public static func run(_ arguments: [String]) throws -> Certroll.Result {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["openssl"] + arguments
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Certroll.Result(
-            status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-            stderr: String(decoding: stderr, as: UTF8.self))
+        try Certroll.runProcess(URL(fileURLWithPath: "/usr/bin/env"), ["openssl"] + arguments)
     }
 }
 
