@@ -64,7 +64,7 @@ struct ClusterDriver: Sendable {
                 (step, index) = (s, nil)
             }
             if context.cancellation.aborts {
-                try? journal(step, index, .failed, message: "stopped on request; `certroll resume \(context.runID)` continues")
+                try? journal(step, index, .notRun, message: "stopped on request before \(step.rawValue); `certroll resume \(context.runID)` continues")
                 action = machine.interrupted()
                 continue
             }
@@ -527,6 +527,7 @@ struct ClusterDriver: Sendable {
         case .begin: .stepBegan
         case .end: .stepEnded
         case .failed: .stepFailed
+        case .notRun: .warning
         }
         context.logger.debug("\(e.message ?? "")", metadata: [
             LogKey.runID: "\(context.runID)", LogKey.cluster: "\(context.cluster.name)",

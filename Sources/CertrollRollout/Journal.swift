@@ -20,9 +20,12 @@ public struct JournalEntry: Sendable, Codable, Equatable {
         case note
     }
 
-    /// Whether a step is beginning, done or failed.
+    /// Whether a step is beginning, done or failed, or was never run because a
+    /// second Ctrl-C stopped the run before it began (`resume` decides what's next;
+    /// a step that was not run is not a failure).
     public enum Phase: String, Sendable, Codable, Equatable {
         case begin, end, failed
+        case notRun = "not-run"
     }
 
     public var time: Date

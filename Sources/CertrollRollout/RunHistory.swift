@@ -47,7 +47,7 @@ struct RunHistory {
                 if let i, step == .stage { p.otcWritten[i] = e.otcWritten ?? false; p.confStaged[i] = e.confStaged ?? false }
             case .failed?:
                 if [.stop, .swap, .start, .verify].contains(step) { p.failedFromStop = true }
-            case nil:
+            case .notRun?, nil:
                 continue
             }
         }

@@ -9,18 +9,21 @@ final class SinkThatInterruptsAfter: RolloutEventSink, @unchecked Sendable {
     let step: Step
     let cancellation: RolloutCancellation
     let presses: Int
+    /// Fires when `step` has ended this many times (on this many nodes).
+    let endings: Int
     private let lock = NSLock()
-    private var fired = false
-    init(_ step: Step, _ cancellation: RolloutCancellation, presses: Int = 2) {
+    private var seen = 0
+    init(_ step: Step, _ cancellation: RolloutCancellation, presses: Int = 2, endings: Int = 1) {
         self.step = step
         self.cancellation = cancellation
         self.presses = presses
+        self.endings = endings
     }
     func receive(_ event: RolloutEvent) {
         guard event.kind == .stepEnded, event.step == step else { return }
         let first = lock.withLock { () -> Bool in
-            defer { fired = true }
-            return !fired
+            seen += 1
+            return seen == endings
         }
         if first {
             for _ in 0..<presses { cancellation.interrupt() }
@@ -132,6 +135,21 @@ final class SinkThatInterruptsAfter: RolloutEventSink, @unchecked Sendable {
         let resumed = try await lab.engine().resume(runID: report.runID, options: fastOptions)
         #expect(resumed.exitCode == 1, "one node swapped, the other not: roll back")
         #expect(a.servedLeaf == FakePKI.leafFingerprint("old") && b.servedLeaf == FakePKI.leafFingerprint("old"))
+    }
+
+    /// Stopped after every node was swapped, before the first start: the start that
+    /// never ran is not a failure, so resume finishes instead of rolling back.
+    @Test func secondCtrlCAfterEverySwapAndResumeFinishesOnTheNewCertificate() async throws {
+        var lab = Lab()
+        let (a, b) = lab.pair("x")
+        let cancel = RolloutCancellation()
+        let report = try await lab.engine().apply(clusters: lab.clusters, certificate: new, options: fastOptions,
+                                                  events: SinkThatInterruptsAfter(.swap, cancel, endings: 2), cancellation: cancel)
+        #expect(report.exitCode == 130)
+        #expect(report.clusters[0].outcome.kind == .interrupted)
+        let resumed = try await lab.engine().resume(runID: report.runID, options: fastOptions)
+        #expect(resumed.exitCode == 0, "every node was swapped and nothing failed: finish")
+        #expect(a.servedLeaf == FakePKI.leafFingerprint("new") && b.servedLeaf == FakePKI.leafFingerprint("new"))
     }
 }
 
