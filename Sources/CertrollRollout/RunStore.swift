@@ -85,17 +85,20 @@ public struct RunStore: Sendable {
         public var outcome: String
     }
 
-    /// Every run, oldest first.
+    /// Every run, oldest first: by the time its journal began (milliseconds),
+    /// since run ids order only to the second.
     public func list() -> [RunSummary] {
         let ids = (try? FileManager.default.contentsOfDirectory(atPath: root + "/runs")) ?? []
-        return ids.sorted().compactMap { id in
-            guard let entries = try? readJournal(id), let header = entries.first(where: { $0.kind == .run })?.header else { return nil }
+        let runs = ids.compactMap { id -> (started: Date, summary: RunSummary)? in
+            guard let entries = try? readJournal(id), let first = entries.first(where: { $0.kind == .run }),
+                  let header = first.header else { return nil }
             let report = readReport(id)
             let outcome = report.map { r in
                 Set(r.clusters.map(\.outcome.kind.rawValue)).sorted().joined(separator: ",")
             } ?? "unfinished"
-            return RunSummary(runID: id, command: header.command, clusters: header.clusters.map(\.name),
-                              exitCode: report?.exitCode, outcome: outcome)
+            return (first.time, RunSummary(runID: id, command: header.command, clusters: header.clusters.map(\.name),
+                                           exitCode: report?.exitCode, outcome: outcome))
         }
+        return runs.sorted { ($0.started, $0.summary.runID) < ($1.started, $1.summary.runID) }.map(\.summary)
     }
 }

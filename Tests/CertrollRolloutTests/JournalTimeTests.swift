@@ -29,3 +29,20 @@ import Testing
         #expect(read.first?.time == Date(timeIntervalSince1970: 1_764_000_000))
     }
 }
+
+/// `certroll runs` lists runs oldest first even when their ids (which order
+/// only to the second) say otherwise.
+@Suite struct RunListOrderTests {
+    func write(_ store: RunStore, id: String, time: String) throws {
+        try store.create(id)
+        let header = #"{"kind":"run","header":{"runID":"\#(id)","command":"apply","controller":"ctl","user":"ops","clusters":[],"chainFingerprints":[],"chainSHA256":"","keySHA256":"","keyEncrypted":false},"time":"\#(time)"}"#
+        try Data(header.utf8 + [0x0A]).write(to: URL(fileURLWithPath: store.journalPath(id)))
+    }
+
+    @Test func runsInOneSecondAreListedByTheirStartTime() throws {
+        let store = RunStore(root: try Scratch.directory("runs").path)
+        try write(store, id: "20261130T100000Z-ffffff", time: "2026-11-30T10:00:00.100Z")
+        try write(store, id: "20261130T100000Z-000000", time: "2026-11-30T10:00:00.900Z")
+        #expect(store.list().map(\.runID) == ["20261130T100000Z-ffffff", "20261130T100000Z-000000"])
+    }
+}
