@@ -217,11 +217,9 @@ open class InMemoryHost: RemoteHost, @unchecked Sendable {
         case commands.start.shell:
             return startService()
         case NodeCommands.certificateLikeFiles(in: settings.certDirectory).shell:
-            let dir = settings.certDirectory
-            let names = _files.keys.filter { p in
-                parent(p) == dir && _files[p]?.isDirectory == false && [".pem", ".key", ".crt"].contains { p.hasSuffix($0) }
-            }.sorted()
-            return ok(names.map { $0 + "\n" }.joined())
+            return ok(certificateLikeFiles().map { $0 + "\n" }.joined())
+        case commands.preflightFacts.shell:
+            return ok(preflightFacts(commands))
         default:
             break
         }
@@ -262,6 +260,30 @@ open class InMemoryHost: RemoteHost, @unchecked Sendable {
         default:
             return fail(127, "sh: \(words.first ?? ""): not understood by InMemoryHost")
         }
+    }
+
+    private func certificateLikeFiles() -> [String] {
+        let dir = settings.certDirectory
+        return _files.keys.filter { p in
+            parent(p) == dir && _files[p]?.isDirectory == false && [".pem", ".key", ".crt"].contains { p.hasSuffix($0) }
+        }.sorted()
+    }
+
+    /// What `NodeCommands.preflightFacts` prints on a node in this state.
+    private func preflightFacts(_ commands: NodeCommands) -> String {
+        func yesNo(_ tag: String, _ yes: Bool) -> String { "\(tag)=\(yes ? "yes" : "no")\n" }
+        var out = yesNo("service", serviceInstalled) + yesNo("owner", users.contains(settings.owner))
+            + yesNo("group", groups.contains(settings.group))
+        for dir in commands.preflightFolders where _files[dir]?.isDirectory == true { out += "dir=\(dir)\n" }
+        for file in commands.preflightFiles where _files[file] != nil { out += "file=\(file)\n" }
+        let workDirExists = _files[settings.workDir]?.isDirectory == true
+        out += yesNo("workdir", workDirExists)
+        for path in [settings.certDirectory, workDirExists ? settings.workDir : parent(settings.workDir)] where _files[path] != nil {
+            out += "free=\((freeKilobytesAt[path] ?? freeKilobytes)) \(path)\n"
+        }
+        out += "clock=\(Int(Date().timeIntervalSince1970) + clockOffset)\n"
+        out += certificateLikeFiles().map { "stray=\($0)\n" }.joined()
+        return out + "end\n"
     }
 
     /// XSOAR's start: read the conf for the paths, load cert and key (an
