@@ -226,8 +226,11 @@ open class InMemoryHost: RemoteHost, @unchecked Sendable {
         let words = ShellWords.split(shell)
         switch words.first {
         case "sha256sum":
-            guard words.count == 3, let e = _files[words[2]], !e.isDirectory else { return fail(1, "sha256sum: no such file") }
-            return ok("\(SHA256.hex(e.data))  \(words[2])\n")
+            guard words.count >= 3, words[1] == "--" else { return fail(1, "sha256sum: usage") }
+            let paths = words.dropFirst(2)
+            let sums = paths.compactMap { p in _files[p].flatMap { $0.isDirectory ? nil : "\(SHA256.hex($0.data))  \(p)\n" } }
+            guard sums.count == paths.count else { return CommandResult(exitStatus: 1, stdout: Data(sums.joined().utf8), stderr: Data("sha256sum: no such file".utf8)) }
+            return ok(sums.joined())
         case "df":
             guard words.count == 4, _files[words[3]] != nil else { return fail(1, "df: no such file or directory") }
             return ok("Filesystem 1024-blocks Used Available Capacity Mounted on\n/dev/sda1 100000000 1 \(freeKilobytesAt[words[3]] ?? freeKilobytes) 1% /\n")

@@ -30,6 +30,11 @@ public struct NodeCommands: Sendable, Equatable {
         RemoteCommand("sha256sum -- \(ShellQuote.quote(path))")
     }
 
+    /// One `sha256sum` for several files: one line each, in order.
+    public static func sha256(_ paths: [String]) -> RemoteCommand {
+        RemoteCommand("sha256sum -- " + ShellQuote.join(paths))
+    }
+
     /// POSIX `df` in 1024-byte blocks for the filesystem holding `path`.
     public static func freeSpace(_ path: String) -> RemoteCommand {
         RemoteCommand("df -Pk -- \(ShellQuote.quote(path))")
@@ -119,6 +124,14 @@ public enum CommandOutput {
         guard result.succeeded, let word = result.stdoutText.split(whereSeparator: \.isWhitespace).first,
               word.count == 64, word.allSatisfy(\.isHexDigit) else { return nil }
         return word.lowercased()
+    }
+
+    /// The digests `sha256sum` printed for `count` files, in order; all nil
+    /// unless it read every one of them.
+    public static func sha256s(_ result: CommandResult, count: Int) -> [String?] {
+        let lines = lines(result)
+        guard result.succeeded, lines.count == count else { return Array(repeating: nil, count: count) }
+        return lines.map { sha256(CommandResult(exitStatus: 0, stdout: Data($0.utf8))) }
     }
 
     /// Available bytes from `df -Pk` (second line, fourth column).
