@@ -62,8 +62,11 @@ struct Preflight {
         do {
             // One round trip for every other fact (nil when the node's shell did not
             // answer it fully: then each is asked on its own, as before).
-            let known = CommandOutput.preflightFacts(
-                try await host.run(commands.preflightFacts, stdin: nil, timeout: options.commandTimeout))
+            var known: PreflightFacts?
+            if commands.preflightFactsFitInLines {
+                known = CommandOutput.preflightFacts(
+                    try await host.run(commands.preflightFacts, stdin: nil, timeout: options.commandTimeout))
+            }
             let answeredAt = now()
             if try await succeeds(commands.serviceExists, unless: known?.serviceExists) {
                 pass("service", "\(name): service \(x.service) exists.")

@@ -52,6 +52,14 @@ import Testing
             """#)
     }
 
+    @Test func pathsWithLineBreaksAreAskedOneByOne() {
+        #expect(NodeCommands(.defaults).preflightFactsFitInLines)
+        #expect(NodeCommands(Self.odd).preflightFactsFitInLines)
+        var s = Self.odd
+        s.certPath = "/opt/x\ny/cert.pem"
+        #expect(!NodeCommands(s).preflightFactsFitInLines)
+    }
+
     @Test func outputIsParsedWithOddPaths() {
         let out = """
             service=yes

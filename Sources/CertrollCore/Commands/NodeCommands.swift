@@ -86,6 +86,12 @@ public struct NodeCommands: Sendable, Equatable {
         ].joined(separator: "\n"))
     }
 
+    /// Whether `preflightFacts` can name every path it answers about: its
+    /// answers are lines, so a path with a line break needs the one-by-one way.
+    public var preflightFactsFitInLines: Bool {
+        !([settings.workDir, settings.certDirectory] + preflightFolders + preflightFiles).contains { $0.contains("\n") || $0.contains("\r") }
+    }
+
     private static func parent(_ path: String) -> String { (path as NSString).deletingLastPathComponent }
 
     /// `{work_dir}/lock`
