@@ -264,8 +264,8 @@ struct ClusterDriver: Sendable {
             guard copied.succeeded else {
                 throw StepError("node \(node.host): could not copy \(path) to \(target) (\(copied.stderrText.trimmingCharacters(in: .whitespacesAndNewlines))).")
             }
-            let original = CommandOutput.sha256(try await run(host, NodeCommands.sha256(path)))
-            let saved = CommandOutput.sha256(try await run(host, NodeCommands.sha256(target)))
+            let sums = CommandOutput.sha256s(try await run(host, NodeCommands.sha256([path, target])), count: 2)
+            let (original, saved) = (sums[0], sums[1])
             guard let original, original == saved else {
                 throw StepError("node \(node.host): the backup \(target) differs from \(path); check the disk under \(x.workDir).")
             }

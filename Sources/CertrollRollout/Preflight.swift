@@ -60,29 +60,40 @@ struct Preflight {
         }
 
         do {
-            if try await succeeds(commands.serviceExists) {
+            // One round trip for every other fact (nil when the node's shell did not
+            // answer it fully: then each is asked on its own, as before).
+            var known: PreflightFacts?
+            if commands.preflightFactsFitInLines {
+                known = CommandOutput.preflightFacts(
+                    try await host.run(commands.preflightFacts, stdin: nil, timeout: options.commandTimeout))
+            }
+            let answeredAt = now()
+            if try await succeeds(commands.serviceExists, unless: known?.serviceExists) {
                 pass("service", "\(name): service \(x.service) exists.")
             } else {
                 fail("service", "\(name): no service named \(x.service); set xsoar.service in the inventory.")
             }
-            for (kind, value, cmd) in [("owner", x.owner, NodeCommands.userExists(x.owner)), ("group", x.group, NodeCommands.groupExists(x.group))] {
-                if try await succeeds(cmd) {
+            for (kind, value, cmd, fact) in [("owner", x.owner, NodeCommands.userExists(x.owner), known?.ownerExists),
+                                             ("group", x.group, NodeCommands.groupExists(x.group), known?.groupExists)] {
+                if try await succeeds(cmd, unless: fact) {
                     pass(kind, "\(name): \(kind) \(value) exists.")
                 } else {
                     fail(kind, "\(name): \(kind) \(value) does not exist; create it or set xsoar.\(kind) in the inventory.")
                 }
             }
-            for dir in Set([parent(x.certPath), parent(x.keyPath), parent(x.otcPath), parent(x.confPath)]).sorted() {
-                if let st = try await host.stat(dir), st.isDirectory {
+            for dir in commands.preflightFolders {
+                if let known {
+                    if known.directories.contains(dir) { continue }
+                } else if let st = try await host.stat(dir), st.isDirectory {
                     continue
                 }
                 fail("paths", "\(name): folder \(dir) does not exist; create it or fix the paths in the inventory.")
             }
 
             // Current files.
-            let certData = try await readIfPresent(x.certPath)
-            let keyData = try await readIfPresent(x.keyPath)
-            let confData = try await readIfPresent(x.confPath)
+            let certData = try await readIfPresent(x.certPath, known)
+            let keyData = try await readIfPresent(x.keyPath, known)
+            let confData = try await readIfPresent(x.confPath, known)
             var diskFingerprint: String?
             var diskNotAfter: Date?
             if let certData {
@@ -130,10 +141,20 @@ struct Preflight {
             // Free space where new files land and backups go: work_dir itself once
             // it exists (it may be a mount of its own), else the folder it will be made in.
             let need = UInt64(certificate.chainPEM.count + certificate.keyPEM.count + (confData?.count ?? 0)) * 2 + options.freeSpaceMargin
-            let workDir = try await host.stat(x.workDir)?.isDirectory == true ? x.workDir : parent(x.workDir)
+            let workDirExists: Bool
+            if let known {
+                workDirExists = known.workDirExists
+            } else {
+                workDirExists = try await host.stat(x.workDir)?.isDirectory == true
+            }
+            let workDir = workDirExists ? x.workDir : parent(x.workDir)
             for dir in Set([parent(x.certPath), workDir]).sorted() {
-                let r = try await host.run(NodeCommands.freeSpace(dir), stdin: nil, timeout: options.commandTimeout)
-                guard let free = CommandOutput.freeBytes(r) else {
+                // df's own answer (and its complaint) when the combined one had none.
+                var r = CommandResult(exitStatus: 0)
+                if known?.freeBytes[dir] == nil {
+                    r = try await host.run(NodeCommands.freeSpace(dir), stdin: nil, timeout: options.commandTimeout)
+                }
+                guard let free = known?.freeBytes[dir] ?? CommandOutput.freeBytes(r) else {
                     fail("free-space", "\(name): could not read free space of \(dir) (df: \(r.stderrText.trimmingCharacters(in: .whitespacesAndNewlines))).")
                     continue
                 }
@@ -143,16 +164,28 @@ struct Preflight {
             }
 
             // Stray certificate-like files confuse XSOAR (vendor troubleshooting list).
-            let listed = try await host.run(NodeCommands.certificateLikeFiles(in: parent(x.certPath)), stdin: nil, timeout: options.commandTimeout)
-            let stray = CommandOutput.lines(listed).filter { $0 != x.certPath && $0 != x.keyPath }
+            let listed: [String]
+            if let known {
+                listed = known.strayFiles
+            } else {
+                listed = CommandOutput.lines(
+                    try await host.run(NodeCommands.certificateLikeFiles(in: parent(x.certPath)), stdin: nil, timeout: options.commandTimeout))
+            }
+            let stray = listed.filter { $0 != x.certPath && $0 != x.keyPath }
             if !stray.isEmpty {
                 warn("stray-files", "\(name): other certificate or key files in \(parent(x.certPath)) may confuse XSOAR: \(stray.joined(separator: ", ")); move them elsewhere.")
             }
 
             // Clock.
             var skew: Int?
-            if let nodeNow = CommandOutput.integer(try await host.run(NodeCommands.clock, stdin: nil, timeout: options.commandTimeout)) {
-                let s = nodeNow - Int(now().timeIntervalSince1970)
+            let clock: (Int, Date)?
+            if let known {
+                clock = known.clock.map { ($0, answeredAt) }
+            } else {
+                clock = CommandOutput.integer(try await host.run(NodeCommands.clock, stdin: nil, timeout: options.commandTimeout)).map { ($0, now()) }
+            }
+            if case let (nodeNow, controllerNow)? = clock {
+                let s = nodeNow - Int(controllerNow.timeIntervalSince1970)
                 skew = s
                 if abs(s) > Int(options.clockSkewWarning.components.seconds) {
                     warn("clock", "\(name): its clock is \(s) s off the controller's; fix NTP on the node.")
@@ -166,7 +199,7 @@ struct Preflight {
             }
 
             // Lock.
-            if let lockData = try await readIfPresent(commands.lockPath) {
+            if let lockData = try await readIfPresent(commands.lockPath, known) {
                 let holder = LockRecord(lockFile: lockData)
                 if let holder, holder.runID == runID || holder.runID == options.breakLock {
                     pass("lock", "\(name): lock held by \(holder.holderDescription), which this run may take over.")
@@ -212,8 +245,19 @@ struct Preflight {
         try await host.run(command, stdin: nil, timeout: options.commandTimeout).succeeded
     }
 
-    private func readIfPresent(_ path: String) async throws -> Data? {
-        guard try await host.stat(path) != nil else { return nil }
+    /// `known` when the combined facts answered it, else whether `command` succeeds.
+    private func succeeds(_ command: RemoteCommand, unless known: Bool?) async throws -> Bool {
+        if let known { return known }
+        return try await succeeds(command)
+    }
+
+    /// The file's bytes, nil when it does not exist (as `known` says, or a stat).
+    private func readIfPresent(_ path: String, _ known: PreflightFacts?) async throws -> Data? {
+        if let known {
+            guard known.files.contains(path) else { return nil }
+        } else {
+            guard try await host.stat(path) != nil else { return nil }
+        }
         return try await host.readFile(path)
     }
 

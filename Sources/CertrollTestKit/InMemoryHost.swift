@@ -217,19 +217,20 @@ open class InMemoryHost: RemoteHost, @unchecked Sendable {
         case commands.start.shell:
             return startService()
         case NodeCommands.certificateLikeFiles(in: settings.certDirectory).shell:
-            let dir = settings.certDirectory
-            let names = _files.keys.filter { p in
-                parent(p) == dir && _files[p]?.isDirectory == false && [".pem", ".key", ".crt"].contains { p.hasSuffix($0) }
-            }.sorted()
-            return ok(names.map { $0 + "\n" }.joined())
+            return ok(certificateLikeFiles().map { $0 + "\n" }.joined())
+        case commands.preflightFacts.shell:
+            return ok(preflightFacts(commands))
         default:
             break
         }
         let words = ShellWords.split(shell)
         switch words.first {
         case "sha256sum":
-            guard words.count == 3, let e = _files[words[2]], !e.isDirectory else { return fail(1, "sha256sum: no such file") }
-            return ok("\(SHA256.hex(e.data))  \(words[2])\n")
+            guard words.count >= 3, words[1] == "--" else { return fail(1, "sha256sum: usage") }
+            let paths = words.dropFirst(2)
+            let sums = paths.compactMap { p in _files[p].flatMap { $0.isDirectory ? nil : "\(SHA256.hex($0.data))  \(p)\n" } }
+            guard sums.count == paths.count else { return CommandResult(exitStatus: 1, stdout: Data(sums.joined().utf8), stderr: Data("sha256sum: no such file".utf8)) }
+            return ok(sums.joined())
         case "df":
             guard words.count == 4, _files[words[3]] != nil else { return fail(1, "df: no such file or directory") }
             return ok("Filesystem 1024-blocks Used Available Capacity Mounted on\n/dev/sda1 100000000 1 \(freeKilobytesAt[words[3]] ?? freeKilobytes) 1% /\n")
@@ -262,6 +263,30 @@ open class InMemoryHost: RemoteHost, @unchecked Sendable {
         default:
             return fail(127, "sh: \(words.first ?? ""): not understood by InMemoryHost")
         }
+    }
+
+    private func certificateLikeFiles() -> [String] {
+        let dir = settings.certDirectory
+        return _files.keys.filter { p in
+            parent(p) == dir && _files[p]?.isDirectory == false && [".pem", ".key", ".crt"].contains { p.hasSuffix($0) }
+        }.sorted()
+    }
+
+    /// What `NodeCommands.preflightFacts` prints on a node in this state.
+    private func preflightFacts(_ commands: NodeCommands) -> String {
+        func yesNo(_ tag: String, _ yes: Bool) -> String { "\(tag)=\(yes ? "yes" : "no")\n" }
+        var out = yesNo("service", serviceInstalled) + yesNo("owner", users.contains(settings.owner))
+            + yesNo("group", groups.contains(settings.group))
+        for dir in commands.preflightFolders where _files[dir]?.isDirectory == true { out += "dir=\(dir)\n" }
+        for file in commands.preflightFiles where _files[file] != nil { out += "file=\(file)\n" }
+        let workDirExists = _files[settings.workDir]?.isDirectory == true
+        out += yesNo("workdir", workDirExists)
+        for path in [settings.certDirectory, workDirExists ? settings.workDir : parent(settings.workDir)] where _files[path] != nil {
+            out += "free=\((freeKilobytesAt[path] ?? freeKilobytes)) \(path)\n"
+        }
+        out += "clock=\(Int(Date().timeIntervalSince1970) + clockOffset)\n"
+        out += certificateLikeFiles().map { "stray=\($0)\n" }.joined()
+        return out + "end\n"
     }
 
     /// XSOAR's start: read the conf for the paths, load cert and key (an

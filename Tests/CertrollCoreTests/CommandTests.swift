@@ -26,6 +26,8 @@ import Testing
         #expect(custom.serviceExists.shell == "systemctl cat -- 'my svc' >/dev/null 2>&1 || test -x '/etc/init.d/my svc'")
         #expect(NodeCommands.sha256("/usr/local/demisto/cert.pem").shell == "sha256sum -- /usr/local/demisto/cert.pem")
         #expect(NodeCommands.sha256("/a b/it's").shell == #"sha256sum -- '/a b/it'\''s'"#)
+        #expect(NodeCommands.sha256(["/etc/demisto.conf", "/var/lib/cert roll/backups/R1/conf-demisto.conf"]).shell
+            == "sha256sum -- /etc/demisto.conf '/var/lib/cert roll/backups/R1/conf-demisto.conf'")
         #expect(NodeCommands.freeSpace("/usr/local/demisto").shell == "df -Pk -- /usr/local/demisto")
         #expect(NodeCommands.groupExists("demisto").shell == "getent group demisto")
         #expect(NodeCommands.userExists("x y").shell == "getent passwd 'x y'")
@@ -57,6 +59,12 @@ import Testing
         #expect(CommandOutput.freeBytes(df) == 42 * 1024)
         #expect(CommandOutput.integer(CommandResult(exitStatus: 0, stdout: Data("1700000000\n".utf8))) == 1_700_000_000)
         #expect(CommandOutput.sha256(CommandResult(exitStatus: 1)) == nil)
+        let a = String(repeating: "a", count: 64), b = String(repeating: "B", count: 64)
+        let two = CommandResult(exitStatus: 0, stdout: Data("\(a)  /x\n\(b)  /y z\n".utf8))
+        #expect(CommandOutput.sha256s(two, count: 2) == [a, b.lowercased()])
+        let oneMissing = CommandResult(exitStatus: 1, stdout: Data("\(b)  /y z\n".utf8), stderr: Data("sha256sum: /x: No such file".utf8))
+        #expect(CommandOutput.sha256s(oneMissing, count: 2) == [nil, nil])
+        #expect(CommandOutput.sha256s(CommandResult(exitStatus: 0, stdout: Data("\(a)  /x\n".utf8)), count: 2) == [nil, nil])
     }
 
     @Test func confEditKeepsOtherKeys() throws {

@@ -30,6 +30,11 @@ public struct NodeCommands: Sendable, Equatable {
         RemoteCommand("sha256sum -- \(ShellQuote.quote(path))")
     }
 
+    /// One `sha256sum` for several files: one line each, in order.
+    public static func sha256(_ paths: [String]) -> RemoteCommand {
+        RemoteCommand("sha256sum -- " + ShellQuote.join(paths))
+    }
+
     /// POSIX `df` in 1024-byte blocks for the filesystem holding `path`.
     public static func freeSpace(_ path: String) -> RemoteCommand {
         RemoteCommand("df -Pk -- \(ShellQuote.quote(path))")
@@ -47,6 +52,47 @@ public struct NodeCommands: Sendable, Equatable {
     public static func certificateLikeFiles(in directory: String) -> RemoteCommand {
         RemoteCommand("find \(ShellQuote.quote(directory)) -maxdepth 1 -type f \\( -name '*.pem' -o -name '*.key' -o -name '*.crt' \\)")
     }
+
+    /// The folders the node's cert, key, OTC and conf files live in, each once, sorted.
+    public var preflightFolders: [String] {
+        Set([settings.certPath, settings.keyPath, settings.otcPath, settings.confPath].map(Self.parent)).sorted()
+    }
+
+    /// The files preflight reads when they exist: cert, key, conf, lock.
+    public var preflightFiles: [String] { [settings.certPath, settings.keyPath, settings.confPath, lockPath] }
+
+    /// Every read-only fact preflight needs from a root shell on the node, in one
+    /// command instead of one round trip each: service, owner and group exist;
+    /// which folders are folders and which files exist; whether work_dir exists;
+    /// free space (`df -Pk`, 4th column) of the cert folder and of work_dir, or
+    /// the folder it will be made in; the clock; stray certificate-like files.
+    /// Prints tagged lines read by `CommandOutput.preflightFacts`, `end` last.
+    /// Never prints a file's content.
+    public var preflightFacts: RemoteCommand {
+        let q = ShellQuote.quote
+        let words = { (paths: [String]) in paths.map(q).joined(separator: " ") }
+        let workDir = q(settings.workDir)
+        return RemoteCommand([
+            "if \(serviceExists.shell); then echo service=yes; else echo service=no; fi",
+            "if \(Self.userExists(settings.owner).shell) >/dev/null 2>&1; then echo owner=yes; else echo owner=no; fi",
+            "if \(Self.groupExists(settings.group).shell) >/dev/null 2>&1; then echo group=yes; else echo group=no; fi",
+            "for p in \(words(preflightFolders)); do if [ -d \"$p\" ]; then printf 'dir=%s\\n' \"$p\"; fi; done",
+            "for p in \(words(preflightFiles)); do if [ -e \"$p\" ]; then printf 'file=%s\\n' \"$p\"; fi; done",
+            "if [ -d \(workDir) ]; then echo workdir=yes; w=\(workDir); else echo workdir=no; w=\(q(Self.parent(settings.workDir))); fi",
+            "for p in \(q(settings.certDirectory)) \"$w\"; do df -Pk -- \"$p\" 2>/dev/null | { read -r _; read -r _ _ _ a _ && printf 'free=%s %s\\n' \"$a\" \"$p\"; }; done",
+            "date +clock=%s",
+            "\(Self.certificateLikeFiles(in: settings.certDirectory).shell) | sed 's/^/stray=/'",
+            "echo end",
+        ].joined(separator: "\n"))
+    }
+
+    /// Whether `preflightFacts` can name every path it answers about: its
+    /// answers are lines, so a path with a line break needs the one-by-one way.
+    public var preflightFactsFitInLines: Bool {
+        !([settings.workDir, settings.certDirectory] + preflightFolders + preflightFiles).contains { $0.contains("\n") || $0.contains("\r") }
+    }
+
+    private static func parent(_ path: String) -> String { (path as NSString).deletingLastPathComponent }
 
     /// `{work_dir}/lock`
     public var lockPath: String { settings.workDir + "/lock" }
@@ -86,6 +132,14 @@ public enum CommandOutput {
         return word.lowercased()
     }
 
+    /// The digests `sha256sum` printed for `count` files, in order; all nil
+    /// unless it read every one of them.
+    public static func sha256s(_ result: CommandResult, count: Int) -> [String?] {
+        let lines = lines(result)
+        guard result.succeeded, lines.count == count else { return Array(repeating: nil, count: count) }
+        return lines.map { sha256(CommandResult(exitStatus: 0, stdout: Data($0.utf8))) }
+    }
+
     /// Available bytes from `df -Pk` (second line, fourth column).
     public static func freeBytes(_ result: CommandResult) -> UInt64? {
         let lines = result.stdoutText.split(separator: "\n")
@@ -101,6 +155,73 @@ public enum CommandOutput {
 
     public static func lines(_ result: CommandResult) -> [String] {
         result.stdoutText.split(separator: "\n").map(String.init).filter { !$0.isEmpty }
+    }
+
+    /// What `NodeCommands.preflightFacts` printed; nil unless it ran to its
+    /// `end` and said whether service, owner, group and work_dir exist.
+    public static func preflightFacts(_ result: CommandResult) -> PreflightFacts? {
+        guard result.succeeded else { return nil }
+        var yesNo: [String: Bool] = [:]
+        var facts = PreflightFacts()
+        var ended = false
+        for line in lines(result) {
+            guard let eq = line.firstIndex(of: "=") else {
+                if line == "end" { ended = true }
+                continue
+            }
+            let tag = line[..<eq], value = String(line[line.index(after: eq)...])
+            switch tag {
+            case "service", "owner", "group", "workdir":
+                if value == "yes" || value == "no" { yesNo[String(tag)] = value == "yes" }
+            case "dir": facts.directories.insert(value)
+            case "file": facts.files.insert(value)
+            case "free":
+                guard let space = value.firstIndex(of: " "), let kb = UInt64(value[..<space]) else { continue }
+                facts.freeBytes[String(value[value.index(after: space)...])] = kb * 1024
+            case "clock": facts.clock = Int(value)
+            case "stray": facts.strayFiles.append(value)
+            default: continue
+            }
+        }
+        guard ended, let service = yesNo["service"], let owner = yesNo["owner"], let group = yesNo["group"],
+              let workDir = yesNo["workdir"] else { return nil }
+        facts.serviceExists = service
+        facts.ownerExists = owner
+        facts.groupExists = group
+        facts.workDirExists = workDir
+        return facts
+    }
+}
+
+/// A node's answers to `NodeCommands.preflightFacts`.
+public struct PreflightFacts: Sendable, Equatable {
+    public var serviceExists = false
+    public var ownerExists = false
+    public var groupExists = false
+    /// Those of `preflightFolders` that are folders.
+    public var directories: Set<String> = []
+    /// Those of `preflightFiles` that exist.
+    public var files: Set<String> = []
+    public var workDirExists = false
+    /// Available bytes by path, where `df` answered.
+    public var freeBytes: [String: UInt64] = [:]
+    /// The node's clock, seconds since the epoch.
+    public var clock: Int?
+    /// Certificate-like files in the cert folder, as `find` listed them.
+    public var strayFiles: [String] = []
+
+    public init(serviceExists: Bool = false, ownerExists: Bool = false, groupExists: Bool = false,
+                directories: Set<String> = [], files: Set<String> = [], workDirExists: Bool = false,
+                freeBytes: [String: UInt64] = [:], clock: Int? = nil, strayFiles: [String] = []) {
+        self.serviceExists = serviceExists
+        self.ownerExists = ownerExists
+        self.groupExists = groupExists
+        self.directories = directories
+        self.files = files
+        self.workDirExists = workDirExists
+        self.freeBytes = freeBytes
+        self.clock = clock
+        self.strayFiles = strayFiles
     }
 }
 
