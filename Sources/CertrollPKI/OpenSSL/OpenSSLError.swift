@@ -26,7 +26,11 @@ struct OpenSSLError: Error, Sendable {
     static func clear() { ERR_clear_error() }
 
     /// The reasons as one short phrase.
-    var summary: String { reasons.isEmpty ? "no detail from OpenSSL" : reasons.joined(separator: "; ") }
+    var summary: String { summary(fallback: "no detail from OpenSSL") }
+
+    /// The reasons as one short phrase, or `fallback` when OpenSSL queued none
+    /// (a TLS peer that hung up leaves nothing in the queue).
+    func summary(fallback: String) -> String { reasons.isEmpty ? fallback : reasons.joined(separator: "; ") }
 
     /// A `PKIError.openSSL` for `operation`, with the drained reasons.
     static func failure(_ operation: String) -> PKIError {

@@ -21,7 +21,7 @@ public struct OpenSSLTLSProbe: TLSProbe {
 
     /// The same probe, blocking the calling thread.
     public static func probeBlocking(host: String, port: Int, serverName: String?, timeout: Duration) throws(TLSError) -> ServedChain {
-        try TLSOpenSSL.withoutSIGPIPE { () throws(TLSError) -> ServedChain in
+        try SIGPIPEGuard.run { () throws(TLSError) -> ServedChain in
             try probeWithSIGPIPEBlocked(host: host, port: port, serverName: serverName, timeout: timeout)
         }
     }
@@ -32,19 +32,19 @@ public struct OpenSSLTLSProbe: TLSProbe {
         let socket = try connect(host: host, port: port, deadline: deadline, endpoint: endpoint)
 
         guard let ctx = SSL_CTX_new(TLS_client_method()) else {
-            throw TLSError(.contextFailed, "cannot create a TLS context (\(TLSOpenSSL.drainErrors()))", endpoint: endpoint)
+            throw TLSError(.contextFailed, "cannot create a TLS context (\(OpenSSLError.drain().summary))", endpoint: endpoint)
         }
         let context = TLSContextHandle(taking: ctx)
         _ = certroll_SSL_CTX_set_min_proto_version(context.pointer, TLS1_2_VERSION)
         SSL_CTX_set_verify(context.pointer, SSL_VERIFY_NONE, nil)
         guard let ssl = SSL_new(context.pointer) else {
-            throw TLSError(.contextFailed, "SSL_new failed (\(TLSOpenSSL.drainErrors()))", endpoint: endpoint)
+            throw TLSError(.contextFailed, "SSL_new failed (\(OpenSSLError.drain().summary))", endpoint: endpoint)
         }
         let session = TLSSession(taking: ssl)
         // SNI only for names: RFC 6066 forbids IP literals in server_name.
         let sni = serverName ?? (isIPLiteral(host) ? nil : host)
         if let sni, certroll_SSL_set_tlsext_host_name(ssl, sni) != 1 {
-            throw TLSError(.handshakeFailed, "cannot set SNI \(sni) (\(TLSOpenSSL.drainErrors()))", endpoint: endpoint)
+            throw TLSError(.handshakeFailed, "cannot set SNI \(sni) (\(OpenSSLError.drain().summary))", endpoint: endpoint)
         }
         let remaining = deadline - ContinuousClock.now
         guard remaining > .zero else {
@@ -52,10 +52,10 @@ public struct OpenSSLTLSProbe: TLSProbe {
         }
         socket.setIOTimeout(remaining)
         SSL_set_fd(ssl, socket.fd)
-        TLSOpenSSL.clearErrors()
+        OpenSSLError.clear()
         guard SSL_connect(ssl) == 1 else {
             let timedOut = errno == EAGAIN || errno == EWOULDBLOCK
-            let detail = TLSOpenSSL.drainErrors(fallback: timedOut ? "timed out" : "the peer closed the connection")
+            let detail = OpenSSLError.drain().summary(fallback: timedOut ? "timed out" : "the peer closed the connection")
             if timedOut && ContinuousClock.now >= deadline {
                 throw TLSError(.timedOut, "no TLS handshake within \(timeout); check that the service is up", endpoint: endpoint)
             }
@@ -68,9 +68,10 @@ public struct OpenSSLTLSProbe: TLSProbe {
         var ders: [Data] = []
         for index in 0..<certroll_sk_X509_num(stack) {
             guard let x509 = certroll_sk_X509_value(stack, index) else { continue }
-            ders.append(TLSCertificate(retaining: x509).der)
+            X509_up_ref(x509)  // the stack's reference stays the session's
+            ders.append(Certificate(owning: x509).der)
         }
-        return ServedChain(certificatesDER: ders, leafFingerprint: TLSOpenSSL.sha256Hex(ders[0]),
+        return ServedChain(certificatesDER: ders, leafFingerprint: SHA256.hex(ders[0]),
                            negotiatedProtocol: session.protocolVersion)
     }
 

@@ -15,12 +15,12 @@ import Glibc
 /// key that does not match the FIRST certificate of the chain file.
 public final class TLSServerIdentity: @unchecked Sendable {
     // Immutable after init; OpenSSL's X509/EVP_PKEY are safe to share read-only.
-    fileprivate let chain: [TLSCertificate]
-    fileprivate let key: TLSPrivateKey
+    fileprivate let chain: [Certificate]
+    fileprivate let key: PrivateKey
     /// True when the key file was legacy-encrypted.
     public let keyWasEncrypted: Bool
 
-    private init(chain: [TLSCertificate], key: TLSPrivateKey, keyWasEncrypted: Bool) {
+    private init(chain: [Certificate], key: PrivateKey, keyWasEncrypted: Bool) {
         self.chain = chain
         self.key = key
         self.keyWasEncrypted = keyWasEncrypted
@@ -29,56 +29,61 @@ public final class TLSServerIdentity: @unchecked Sendable {
     /// Number of certificates in the chain file (leaf first).
     public var chainLength: Int { chain.count }
     /// SHA-256 of the leaf's DER, lowercase hex.
-    public var leafFingerprint: String { TLSOpenSSL.sha256Hex(chain[0].der) }
+    public var leafFingerprint: String { chain[0].fingerprintSHA256 }
 
-    /// Loads the chain from `certificateFile` and the key from `keyFile`.
+    /// Loads the chain from `certificateFile` and the key from `keyFile`, with
+    /// the same PEM and key readers `certroll check` uses, and XSOAR's rules:
+    /// no PKCS#8-encrypted key, an encrypted key needs the keypass, the key
+    /// must match the first certificate.
     public static func load(certificateFile: String, keyFile: String, keypass: Secret?) throws(TLSError) -> TLSServerIdentity {
         let chainPEM = try read(certificateFile)
-        let chain = TLSCertificate.readAll(pem: chainPEM)
+        let chain: [Certificate]
+        do throws(PKIError) {
+            chain = try Certificate.bundle(from: chainPEM, file: certificateFile).certificates
+        } catch {
+            throw TLSError(.certificateInvalid, error.reason, file: certificateFile)
+        }
         guard !chain.isEmpty else {
             throw TLSError(.certificateInvalid,
                            "certificate file holds no PEM CERTIFICATE block; put the leaf, then the intermediates, then the root in it",
                            file: certificateFile)
         }
         let keyPEM = try read(keyFile)
-        let keyText = String(decoding: keyPEM, as: UTF8.self)
-        if keyText.contains("-----BEGIN ENCRYPTED PRIVATE KEY-----") {
+        let keyFileContents: KeyFile
+        do throws(PKIError) {
+            keyFileContents = try KeyFile(data: keyPEM, file: keyFile)
+        } catch {
+            throw TLSError(.keyInvalid, "no private key could be read (\(error.reason))", file: keyFile)
+        }
+        let format = keyFileContents.format
+        if format == .pkcs8Encrypted {
             throw TLSError(.keyPKCS8Encrypted,
                            "private key is PKCS#8-encrypted (BEGIN ENCRYPTED PRIVATE KEY), which XSOAR cannot load; convert it to the legacy DEK-Info form (certroll key convert)",
                            file: keyFile)
         }
-        let encrypted = keyText.contains("Proc-Type: 4,ENCRYPTED") && keyText.contains("DEK-Info:")
-        if encrypted && (keypass == nil || keypass!.isEmpty) {
+        if format.isEncrypted && (keypass == nil || keypass!.isEmpty) {
             throw TLSError(.keyPassphraseMissing,
                            "private key is encrypted but no keypass is known; write {\"keypass\":\"...\"} to the OTC file and start again",
                            file: keyFile)
         }
-        // With a NULL callback OpenSSL reads `u` as the NUL-terminated passphrase;
-        // an empty one (never NULL) keeps it from prompting on a terminal.
-        var passphrase: [CChar] = (keypass?.bytes ?? []).map { CChar(bitPattern: $0) } + [0]
-        let bio = TLSMemoryBIO(keyPEM)
-        TLSOpenSSL.clearErrors()
-        let pkey = passphrase.withUnsafeMutableBytes { raw in
-            PEM_read_bio_PrivateKey(bio.pointer, nil, nil, raw.baseAddress)
-        }
-        for index in passphrase.indices { passphrase[index] = 0 }
-        guard let pkey else {
-            let detail = TLSOpenSSL.drainErrors()
-            if encrypted {
+        let key: PrivateKey
+        do throws(PKIError) {
+            key = try keyFileContents.open(passphrase: keypass)
+        } catch {
+            if error.code == .wrongPassphrase {
                 throw TLSError(.keyPassphraseWrong,
-                               "keypass does not decrypt the private key (\(detail)); write the right one to the OTC file and start again",
+                               "keypass does not decrypt the private key; write the right one to the OTC file and start again",
                                file: keyFile)
             }
-            throw TLSError(.keyInvalid, "no private key could be read (\(detail))", file: keyFile)
+            throw TLSError(.keyInvalid, "no private key could be read (\(error.reason))", file: keyFile)
         }
-        let key = TLSPrivateKey(taking: pkey)
         guard X509_check_private_key(chain[0].pointer, key.pointer) == 1 else {
-            TLSOpenSSL.clearErrors()
+            OpenSSLError.clear()
             throw TLSError(.keyMismatch,
                            "private key does not match the first certificate of \(certificateFile); the leaf must come first and belong to this key",
                            file: keyFile)
         }
-        return TLSServerIdentity(chain: chain, key: key, keyWasEncrypted: encrypted)
+        return TLSServerIdentity(chain: chain, key: key, keyWasEncrypted: format.isEncrypted)
     }
 
     private static func read(_ path: String) throws(TLSError) -> Data {
@@ -118,13 +123,13 @@ public final class TLSServer: @unchecked Sendable {
     public init(identity: TLSServerIdentity, address: String? = nil, port: Int) throws(TLSError) {
         let endpoint = TLSError.endpoint(host: address ?? "0.0.0.0", port: port)
         guard let ctx = SSL_CTX_new(TLS_server_method()) else {
-            throw TLSError(.contextFailed, "cannot create a TLS context (\(TLSOpenSSL.drainErrors()))", endpoint: endpoint)
+            throw TLSError(.contextFailed, "cannot create a TLS context (\(OpenSSLError.drain().summary))", endpoint: endpoint)
         }
         let context = TLSContextHandle(taking: ctx)
         guard certroll_SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) == 1,
               certroll_SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION) == 1
         else {
-            throw TLSError(.contextFailed, "cannot limit TLS to 1.2-1.3 (\(TLSOpenSSL.drainErrors()))", endpoint: endpoint)
+            throw TLSError(.contextFailed, "cannot limit TLS to 1.2-1.3 (\(OpenSSLError.drain().summary))", endpoint: endpoint)
         }
         guard let extra = certroll_sk_X509_new_null() else { fatalError("sk_X509_new_null: out of memory") }
         defer { certroll_sk_X509_pop_free_all(extra) }
@@ -133,7 +138,7 @@ public final class TLSServer: @unchecked Sendable {
             _ = certroll_sk_X509_push(extra, certificate.pointer)
         }
         guard SSL_CTX_use_cert_and_key(ctx, identity.chain[0].pointer, identity.key.pointer, extra, 1) == 1 else {
-            throw TLSError(.contextFailed, "cannot use the certificate and key (\(TLSOpenSSL.drainErrors()))", endpoint: endpoint)
+            throw TLSError(.contextFailed, "cannot use the certificate and key (\(OpenSSLError.drain().summary))", endpoint: endpoint)
         }
         self.context = context
 
@@ -189,7 +194,7 @@ public final class TLSServer: @unchecked Sendable {
                 _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
                 guard let ssl = SSL_new(context.pointer) else {
                     Glibc.close(fd)
-                    throw TLSError(.contextFailed, "SSL_new failed (\(TLSOpenSSL.drainErrors()))", endpoint: endpoint)
+                    throw TLSError(.contextFailed, "SSL_new failed (\(OpenSSLError.drain().summary))", endpoint: endpoint)
                 }
                 let connection = TLSServerConnection(session: TLSSession(taking: ssl), socket: TLSSocket(fd: fd), endpoint: endpoint)
                 return connection
@@ -215,7 +220,7 @@ public final class TLSServerConnection: @unchecked Sendable {
 
     deinit {
         let session = self.session
-        TLSOpenSSL.withoutSIGPIPE { _ = SSL_shutdown(session.pointer) }
+        SIGPIPEGuard.run { _ = SSL_shutdown(session.pointer) }
     }
 
     /// The negotiated protocol ("TLSv1.3") after the handshake.
@@ -224,10 +229,10 @@ public final class TLSServerConnection: @unchecked Sendable {
     /// Completes the server side of the handshake; `timeout` also bounds each later read and write.
     public func handshake(timeout: Duration) throws(TLSError) {
         socket.setIOTimeout(timeout)
-        TLSOpenSSL.clearErrors()
+        OpenSSLError.clear()
         let session = self.session
-        guard TLSOpenSSL.withoutSIGPIPE({ SSL_accept(session.pointer) }) == 1 else {
-            throw TLSError(.handshakeFailed, "TLS handshake with a client failed (\(TLSOpenSSL.drainErrors(fallback: "peer closed or timed out")))", endpoint: endpoint)
+        guard SIGPIPEGuard.run({ SSL_accept(session.pointer) }) == 1 else {
+            throw TLSError(.handshakeFailed, "TLS handshake with a client failed (\(OpenSSLError.drain().summary(fallback: "peer closed or timed out")))", endpoint: endpoint)
         }
     }
 
@@ -236,22 +241,22 @@ public final class TLSServerConnection: @unchecked Sendable {
         var buffer = [UInt8](repeating: 0, count: maximum)
         var got = 0
         let session = self.session
-        let ok = TLSOpenSSL.withoutSIGPIPE { SSL_read_ex(session.pointer, &buffer, maximum, &got) }
+        let ok = SIGPIPEGuard.run { SSL_read_ex(session.pointer, &buffer, maximum, &got) }
         if ok == 1 { return Data(buffer.prefix(got)) }
         let error = SSL_get_error(session.pointer, 0)
         if error == SSL_ERROR_ZERO_RETURN { return Data() }
-        throw TLSError(.ioFailed, "read failed (\(TLSOpenSSL.drainErrors(fallback: "peer closed or timed out")))", endpoint: endpoint)
+        throw TLSError(.ioFailed, "read failed (\(OpenSSLError.drain().summary(fallback: "peer closed or timed out")))", endpoint: endpoint)
     }
 
     /// Writes all of `data`.
     public func write(_ data: Data) throws(TLSError) {
         var written = 0
         let session = self.session
-        let ok = TLSOpenSSL.withoutSIGPIPE {
+        let ok = SIGPIPEGuard.run {
             data.withUnsafeBytes { raw in SSL_write_ex(session.pointer, raw.baseAddress, raw.count, &written) }
         }
         guard ok == 1 else {
-            throw TLSError(.ioFailed, "write failed (\(TLSOpenSSL.drainErrors(fallback: "peer closed or timed out")))", endpoint: endpoint)
+            throw TLSError(.ioFailed, "write failed (\(OpenSSLError.drain().summary(fallback: "peer closed or timed out")))", endpoint: endpoint)
         }
     }
 }
