@@ -26,11 +26,27 @@ struct DemoCommand: AsyncParsableCommand {
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("certroll-demo-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         Console.out("demo: bringing up sandbox \(name) (2 nodes: primary + live backup)…")
-        let description = try sandbox.up()
-        defer {
-            Console.out("demo: tearing sandbox \(name) down…")
-            if let problem = sandbox.down() { Console.note("certroll: \(problem)") }
+        // The sandbox script blocks for seconds: run it on a thread of its own.
+        let description = try await Blocking.run("certroll.demo-sandbox") { () throws(CLIError) -> DemoSandbox.Description in
+            try sandbox.up()
         }
+        do {
+            try await rollOut(on: description, in: work, started: started)
+        } catch {
+            await tearDown(sandbox)
+            throw error
+        }
+        await tearDown(sandbox)
+    }
+
+    private func tearDown(_ sandbox: DemoSandbox) async {
+        Console.out("demo: tearing sandbox \(name) down…")
+        if let problem = await Blocking.run("certroll.demo-sandbox", { sandbox.down() }) {
+            Console.note("certroll: \(problem)")
+        }
+    }
+
+    private func rollOut(on description: DemoSandbox.Description, in work: URL, started: ContinuousClock.Instant) async throws {
         let files = try await DemoMaterial.make(in: work, for: description)
         Console.out("demo: test CA and certificate in \(work.path) (key legacy-encrypted; passphrase in a 0600 file).")
         await DemoServed.show("before", description)

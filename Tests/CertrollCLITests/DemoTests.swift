@@ -1,0 +1,30 @@
+import CertrollCore
+import CertrollTestKit
+import Foundation
+import Testing
+
+/// `certroll demo` is the newcomer's first command (`make demo`): it must roll
+/// a certificate out on a fresh two-node sandbox and leave nothing behind.
+@Suite struct DemoTests {
+    @Test func demoRollsOutOnBothNodesAndTearsTheSandboxDown() async throws {
+        guard Sandbox.isRoot else {
+            print("DemoTests skipped: certroll demo needs root (network and mount namespaces); run swift test as root.")
+            return
+        }
+        let result = try await Blocking.run { () throws -> Certroll.Result in try Certroll.run(["demo", "--name", "crdmt"]) }
+        #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)")
+        let after = result.stdout.components(separatedBy: "demo: served certificate after:").last ?? ""
+        let fingerprints = after.split(separator: "\n").compactMap { line -> String? in
+            let words = line.split(separator: " ")
+            guard let i = words.firstIndex(of: "sha256"), i + 1 < words.count else { return nil }
+            return String(words[i + 1])
+        }
+        #expect(fingerprints.count == 2 && Set(fingerprints).count == 1, "both nodes serve the new leaf: \(after)")
+        #expect(result.stdout.contains("sandbox crdmt is down") || result.stderr.contains("sandbox crdmt is down"))
+        let links = try String(contentsOfFile: "/proc/net/dev", encoding: .utf8)
+        #expect(!links.contains("crdmt"), "no link of the demo sandbox is left")
+        let namespaces = (try? FileManager.default.contentsOfDirectory(atPath: "/run/netns")) ?? []
+        #expect(!namespaces.contains { $0.hasPrefix("crdmt") }, "no namespace of the demo sandbox is left")
+        #expect(!FileManager.default.fileExists(atPath: "/run/certroll-sandbox/crdmt"), "no sandbox folder is left")
+    }
+}
