@@ -152,6 +152,10 @@ final class TestSSHD: @unchecked Sendable {
             "Subsystem sftp internal-sftp",
         ]
         try (config.joined(separator: "\n") + "\n").write(toFile: dir + "/sshd_config", atomically: true, encoding: .utf8)
+        // sshd refuses to start without its privilege separation folder, which only
+        // an init system creates: a fresh machine without one has none.
+        try FileManager.default.createDirectory(atPath: "/run/sshd", withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o755])
         // In a private mount namespace with Debian's stock .bashrc over root's, so
         // the machine's own shell start-up (pyenv here, whose rehash lock can stall
         // for a minute) is not part of every remote command. Each exec keeps the pid.

@@ -37,17 +37,40 @@ public struct Cluster: Sendable, Equatable, Codable {
     public var afterSuccess: String?
     /// Primary first, then the backups in inventory order.
     public var nodes: [ClusterNode]
+    /// Where this cluster's certificate comes from (`certificate:`), with
+    /// `{cluster}`/`{fqdn}` substituted and paths absolute; nil when the
+    /// inventory names none.
+    public var certificate: CertificateSource?
 
-    public init(name: String, fqdn: [String] = [], endpoints: [Endpoint] = [], afterSuccess: String? = nil, nodes: [ClusterNode]) {
+    public init(name: String, fqdn: [String] = [], endpoints: [Endpoint] = [], afterSuccess: String? = nil,
+                certificate: CertificateSource? = nil, nodes: [ClusterNode]) {
         self.name = name
         self.fqdn = fqdn
         self.endpoints = endpoints
         self.afterSuccess = afterSuccess
+        self.certificate = certificate
         self.nodes = nodes.filter { $0.role == .primary } + nodes.filter { $0.role == .backup }
     }
 
     public var primary: ClusterNode { nodes[0] }
     public var backups: ArraySlice<ClusterNode> { nodes.dropFirst() }
+}
+
+/// The inventory's `certificate:` block for one cluster: files on the
+/// controller, resolved (placeholders substituted, absolute paths).
+public struct CertificateSource: Sendable, Equatable, Codable {
+    /// Chain file, leaf first.
+    public var cert: String
+    /// Its private key.
+    public var key: String
+    /// File holding the key's passphrase; nil: `CERTROLL_KEY_PASSPHRASE`.
+    public var keyPassphraseFile: String?
+
+    public init(cert: String, key: String, keyPassphraseFile: String? = nil) {
+        self.cert = cert
+        self.key = key
+        self.keyPassphraseFile = keyPassphraseFile
+    }
 }
 
 /// `host:port` of a load balancer or virtual IP.
@@ -106,10 +129,18 @@ public struct SSHSettings: Sendable, Equatable, Codable {
     public var hostKeyPolicy: HostKeyPolicy
     public var connectTimeout: Duration
     public var become: Become
+    /// Jump hosts in order, first hop first (`proxy_jump`, else ssh_config
+    /// `ProxyJump`); empty: connect directly. Each hop's host key is checked with
+    /// this node's `knownHosts` and `hostKeyPolicy`.
+    public var proxyJump: [JumpHost]
+    /// ssh_config `ProxyCommand` as written (`%h`, `%p`, `%r`, `%%` not yet
+    /// substituted); nil when none. Never set together with `proxyJump`.
+    public var proxyCommand: String?
 
     public init(hostName: String, user: String = "root", port: Int = 22, identity: String? = nil,
                 knownHosts: String, hostKeyPolicy: HostKeyPolicy = .strict,
-                connectTimeout: Duration = .seconds(10), become: Become = .none) {
+                connectTimeout: Duration = .seconds(10), become: Become = .none,
+                proxyJump: [JumpHost] = [], proxyCommand: String? = nil) {
         self.hostName = hostName
         self.user = user
         self.port = port
@@ -118,7 +149,34 @@ public struct SSHSettings: Sendable, Equatable, Codable {
         self.hostKeyPolicy = hostKeyPolicy
         self.connectTimeout = connectTimeout
         self.become = become
+        self.proxyJump = proxyJump
+        self.proxyCommand = proxyCommand
     }
+}
+
+/// One jump host on the way to a node, written `[user@]host[:port]` and
+/// resolved like a node through ssh_config (`HostName`, `User`, `Port`,
+/// `IdentityFile` of its alias); what is unset falls back to the node's own
+/// `user`, 22 and the node's `identity`.
+public struct JumpHost: Sendable, Hashable, Codable, CustomStringConvertible {
+    /// As written in the inventory or ssh_config (for messages).
+    public var name: String
+    /// The address to dial; also the name looked up in `known_hosts`.
+    public var hostName: String
+    public var user: String
+    public var port: Int
+    /// Private key file, `~` expanded; nil: ssh-agent, then the usual key files.
+    public var identity: String?
+
+    public init(name: String, hostName: String, user: String, port: Int = 22, identity: String? = nil) {
+        self.name = name
+        self.hostName = hostName
+        self.user = user
+        self.port = port
+        self.identity = identity
+    }
+
+    public var description: String { "bastion \(name)" }
 }
 
 /// Where XSOAR keeps its files on a node and how its service is driven.
