@@ -57,7 +57,7 @@ struct ApplyCommand: AsyncParsableCommand {
         let certificate = try await input.checkedCertificate(for: clusters, command: "apply", json: output.json)
         let options = RolloutOptions(parallel: parallel, canary: canary, maxFailures: maxFailures, force: force,
                                      breakLock: breakLock, acceptManualRollback: acceptManualRollback)
-        let engine = RolloutTools(store: state.store, becomePassword: try secrets.becomePassword(for: clusters)).engine()
+        let engine = RolloutTools(store: state.store, ssh: try secrets.sshSecrets(for: clusters)).engine()
         var nodeSecrets = RolloutSecrets(currentKeyPassphrase: try secrets.currentKeyPassphrase())
         if !confirm.yes {
             nodeSecrets = try await preview(engine, clusters, certificate, options, nodeSecrets)

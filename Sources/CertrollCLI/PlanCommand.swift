@@ -28,7 +28,7 @@ struct PlanCommand: AsyncParsableCommand {
     func run() async throws {
         let clusters = try input.clusters(selecting: clusterNames)
         let certificate = try await input.checkedCertificate(for: clusters, command: "plan", json: output.json)
-        let engine = RolloutTools(store: state.store, becomePassword: try secrets.becomePassword(for: clusters)).engine()
+        let engine = RolloutTools(store: state.store, ssh: try secrets.sshSecrets(for: clusters)).engine()
         let plan = await engine.plan(clusters: clusters, certificate: certificate,
                                      secrets: RolloutSecrets(currentKeyPassphrase: try secrets.currentKeyPassphrase()))
         if output.json {

@@ -65,7 +65,7 @@ struct ReopenOptions: ParsableArguments {
         let oldKeyEncrypted = entries.contains { $0.facts?.currentKeyEncrypted == true }
         var current = try secrets.currentKeyPassphrase()
         if oldKeyEncrypted && current == nil { current = try secrets.currentKeySource.readIfGiven() }
-        let engine = RolloutTools(store: store, becomePassword: try secrets.becomePassword(for: header.clusters)).engine()
+        let engine = RolloutTools(store: store, ssh: try secrets.sshSecrets(for: header.clusters)).engine()
         let nodes = header.clusters.map { "\($0.name) (\($0.nodes.map(\.host).joined(separator: ", ")))" }
         if !confirm.yes {
             Console.note("\(command) of run \(runID) (\(header.command) by \(header.user)@\(header.controller)) on: \(nodes.joined(separator: "; ")).")

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CertrollCore
 import CertrollRollout
+import CertrollSSH
 import Foundation
 
 /// `-i INV --cert F --key F` (+ the key passphrase): what plan and apply roll out, and where.
@@ -26,37 +27,27 @@ struct StateDirOptions: ParsableArguments {
     var store: RunStore { RunStore.resolve(stateDir: stateDir) }
 }
 
-/// Secrets the nodes need: the sudo password and the passphrase of the key
-/// the nodes use now (a rollback writes an OTC for it). Never argv.
+/// Secrets the nodes need: the SSH ones (sudo password, SSH identity
+/// passphrase) and the passphrase of the key the nodes use now (a rollback
+/// writes an OTC for it). Never argv.
 struct NodeSecretOptions: ParsableArguments {
-    @Option(help: ArgumentHelp(
-        "File whose first line is the sudo password (else CERTROLL_BECOME_PASSWORD, else a prompt on a terminal when a node uses 'become: sudo').",
-        valueName: "file"))
-    var becomePasswordFile: String?
+    @OptionGroup var ssh: SSHSecretOptions
 
     @Option(help: ArgumentHelp(
         "File whose first line is the passphrase of the key the nodes use now (else CERTROLL_CURRENT_KEY_PASSPHRASE); needed when that key is encrypted.",
         valueName: "file"))
     var currentKeyPassphraseFile: String?
 
-    static let becomeEnvironment = "CERTROLL_BECOME_PASSWORD"
     static let currentKeyEnvironment = "CERTROLL_CURRENT_KEY_PASSPHRASE"
-
-    var becomeSource: SecretSource {
-        SecretSource(what: "the sudo password (empty when sudo needs none)", option: "--become-password-file",
-                     file: becomePasswordFile, environment: Self.becomeEnvironment, allowsEmptyPrompt: true)
-    }
 
     var currentKeySource: SecretSource {
         SecretSource(what: "the passphrase of the key the nodes use now", option: "--current-key-passphrase-file",
                      file: currentKeyPassphraseFile, environment: Self.currentKeyEnvironment)
     }
 
-    /// The sudo password: from the file or environment; asked on a terminal
-    /// only when some node uses `become: sudo`.
-    func becomePassword(for clusters: [Cluster]) throws(CLIError) -> Secret? {
-        let usesSudo = clusters.contains { $0.nodes.contains { $0.ssh.become == .sudo } }
-        return usesSudo ? try becomeSource.readIfGiven() : try becomeSource.readWithoutPrompt()
+    /// What connecting to the nodes of `clusters` needs (see `SSHSecretOptions.secrets(for:)`).
+    func sshSecrets(for clusters: [Cluster]) throws(CLIError) -> SSHSecrets {
+        try ssh.secrets(for: clusters)
     }
 
     /// The current key's passphrase from the file or environment (never asked

@@ -2,6 +2,7 @@ import ArgumentParser
 import CertrollCore
 import CertrollPKI
 import CertrollRollout
+import CertrollSSH
 import Foundation
 import Logging
 
@@ -60,12 +61,12 @@ enum LocalCheckText {
 /// TLS probe and key inspector, the local `after_success` hook.
 struct RolloutTools {
     var store: RunStore
-    var becomePassword: Secret?
+    var ssh: SSHSecrets
 
     func engine() -> RolloutEngine {
         let logger = Logger(label: "certroll.rollout")
         return RolloutEngine(
-            connector: Transport.connector(becomePassword: becomePassword, logger: logger), probe: Transport.probe,
+            connector: Transport.connector(secrets: ssh, logger: logger), probe: Transport.probe,
             keyInspector: OpenSSLKeyInspector(), certificateDates: OpenSSLCertificateDates(),
             hook: ShellAfterSuccessHook(), store: store, logger: logger,
             journalDecorator: FaultInjection.journalDecorator())

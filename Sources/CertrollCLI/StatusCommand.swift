@@ -1,5 +1,6 @@
 import ArgumentParser
 import CertrollCore
+import CertrollSSH
 import Foundation
 import Logging
 
@@ -37,10 +38,7 @@ struct StatusCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Nodes looked at in parallel.", valueName: "n"))
     var parallel = 16
 
-    @Option(name: .customLong("become-password-file"), help: ArgumentHelp(
-        "File whose first line is the sudo password for become: sudo (else CERTROLL_BECOME_PASSWORD, else a prompt on a terminal).",
-        valueName: "file"))
-    var becomePasswordFile: String?
+    @OptionGroup var ssh: SSHSecretOptions
 
     func validate() throws {
         guard warnDays >= 0 else { throw ValidationError("--warn-days must be 0 or more.") }
@@ -57,8 +55,9 @@ struct StatusCommand: AsyncParsableCommand {
     func run() async throws {
         let selected = try loadClusters()
         let scanner = StatusScanner(
-            useSSH: !noSSH, parallel: parallel, becomePassword: try becomePassword(for: selected),
-            logger: Logger(label: "certroll.status"))
+            useSSH: !noSSH, parallel: parallel,
+            connector: Transport.connector(secrets: noSSH ? SSHSecrets() : try ssh.secrets(for: selected),
+                                           logger: Logger(label: "certroll.status")))
         let observations = await scanner.scan(selected)
         let status = FleetStatus(observations: observations, now: Date(), warnDays: warnDays)
         if let prometheus { try PrometheusText.writeAtomically(PrometheusText.render(status), to: prometheus) }
@@ -79,15 +78,5 @@ struct StatusCommand: AsyncParsableCommand {
             if reason.hasSuffix(".") { reason.removeLast() }
             throw .inventory(error.file, line: error.line, reason)
         }
-    }
-
-    /// The sudo password, asked only when SSH is used and some node needs sudo.
-    private func becomePassword(for clusters: [Cluster]) throws(CLIError) -> Secret? {
-        let needsSudo = clusters.contains { $0.nodes.contains { $0.ssh.become == .sudo && $0.ssh.user != "root" } }
-        guard !noSSH, needsSudo else { return nil }
-        return try SecretSource(
-            what: "the sudo password", option: "--become-password-file", file: becomePasswordFile,
-            environment: "CERTROLL_BECOME_PASSWORD"
-        ).readIfGiven()
     }
 }

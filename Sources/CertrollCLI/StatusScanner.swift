@@ -2,7 +2,6 @@ import CertrollCore
 import CertrollPKI
 import CertrollSSH
 import Foundation
-import Logging
 
 /// Looks at every node of the selected clusters, `parallel` at a time, and
 /// reports what each serves and stores. Changes nothing anywhere: a TLS
@@ -16,9 +15,8 @@ struct StatusScanner: Sendable {
     var useSSH: Bool
     /// Nodes in flight at once.
     var parallel: Int
-    /// For nodes with `become: sudo` whose sudo asks for a password.
-    var becomePassword: Secret?
-    var logger: Logger
+    /// Logs in to the nodes, as a rollout does.
+    var connector: SSHConnector
 
     private struct Target: Sendable {
         var cluster: Cluster
@@ -60,7 +58,7 @@ struct StatusScanner: Sendable {
                 chain = try OpenSSLTLSProbe.probeBlocking(host: host, port: port, serverName: sni, timeout: timeout)
             } catch {
                 return .failure(ObservationFailure(
-                    "node \(node.host): no TLS handshake with \(host):\(port): \(error.reason); check that the service runs (\(node.xsoar.statusCommand.replacingOccurrences(of: "{service}", with: node.xsoar.service)))."))
+                    "node \(node.host): no TLS handshake with \(host):\(port): \(error.reason); check that the service runs (\(node.xsoar.statusCommand))."))
             }
             do throws(PKIError) {
                 return .success(try ServedCertificate(served: chain, requiredNames: names, now: Date()))
@@ -74,10 +72,9 @@ struct StatusScanner: Sendable {
     /// function: only its format leaves it.
     private func store(_ target: Target) async -> Result<StoredCertificate, ObservationFailure> {
         let node = target.node
-        let settings = SSHConnectionSettings(node.ssh, becomePassword: becomePassword)
         let host: SSHHost
         do {
-            host = try await SSHHost.connect(name: node.host, address: node.ssh.hostName, settings: settings, logger: logger)
+            host = try await connector.host(for: node)
         } catch {
             return .failure(ObservationFailure("\(error)"))
         }

@@ -9,25 +9,28 @@ import Logging
 final class Connection {
     let node: String
     let address: String
-    let settings: SSHConnectionSettings
+    let settings: SSHSettings
+    let timeouts: SSHTimeouts
     private var session: Session?
     private var sftpChannel: SFTP?
     private let logger: Logger
 
     var isBroken: Bool { session?.broken ?? true }
 
-    private init(node: String, address: String, settings: SSHConnectionSettings, session: Session, logger: Logger) {
+    private init(node: String, settings: SSHSettings, timeouts: SSHTimeouts, session: Session, logger: Logger) {
         self.node = node
-        self.address = address
+        self.address = settings.hostName
         self.settings = settings
+        self.timeouts = timeouts
         self.session = session
         self.logger = logger
     }
 
     // MARK: - Connect
 
-    static func open(node: String, address: String, settings: SSHConnectionSettings, logger: Logger) throws -> Connection {
+    static func open(node: String, settings: SSHSettings, secrets: SSHSecrets, timeouts: SSHTimeouts, logger: Logger) throws -> Connection {
         let started = ContinuousClock.now
+        let address = settings.hostName
         let fd = try TCPConnect.open(node: node, host: address, port: settings.port, timeout: settings.connectTimeout)
         let session = try Session(node: node, socket: fd)
         let known: KnownHosts
@@ -40,17 +43,17 @@ final class Connection {
         session.preferHostKeys(KnownHosts.hostKeyPreference(recordedTypes: known.keyTypes(host: address, port: settings.port)))
         try session.handshake(Deadline("the SSH handshake with \(address) port \(settings.port)", within: settings.connectTimeout))
         try verifyHostKey(session: session, known: known, node: node, address: address, settings: settings, logger: logger)
-        session.enableKeepalive(interval: settings.keepaliveInterval)
-        let method = try authenticate(session: session, node: node, settings: settings)
+        session.enableKeepalive(interval: timeouts.keepalive)
+        let method = try authenticate(session: session, node: node, settings: settings, secrets: secrets)
         logger.debug("connected", metadata: [
             SSHLog.node: "\(node)", SSHLog.auth: "\(method)",
             SSHLog.milliseconds: "\(Int((ContinuousClock.now - started).seconds * 1000))",
         ])
-        return Connection(node: node, address: address, settings: settings, session: session, logger: logger)
+        return Connection(node: node, settings: settings, timeouts: timeouts, session: session, logger: logger)
     }
 
     private static func verifyHostKey(
-        session: Session, known: KnownHosts, node: String, address: String, settings: SSHConnectionSettings, logger: Logger
+        session: Session, known: KnownHosts, node: String, address: String, settings: SSHSettings, logger: Logger
     ) throws {
         guard let blob = session.hostKeyBlob(), let type = KnownHosts.keyType(ofBlob: blob) else {
             throw SSHError.hostKey(node: node, reason: "the server sent no usable host key", fix: "check sshd's HostKey settings on the node")
@@ -101,7 +104,7 @@ final class Connection {
     }
 
     /// Returns how it authenticated ("publickey ~/.ssh/id_ed25519", "agent ssh-ed25519", "password").
-    private static func authenticate(session: Session, node: String, settings: SSHConnectionSettings) throws -> String {
+    private static func authenticate(session: Session, node: String, settings: SSHSettings, secrets: SSHSecrets) throws -> String {
         let user = settings.user
         let deadline = Deadline("authenticating as \(user)", within: settings.connectTimeout)
         let methods = try session.authMethods(user: user, deadline)
@@ -118,15 +121,15 @@ final class Connection {
                 }
                 return false
             }
-            let type = KeyFile.keyType(atPath: path)
-            switch try session.authenticate(user: user, keyFile: path, passphrase: settings.keyPassphrase, deadline) {
+            let type = SSHIdentityFile.keyType(atPath: path)
+            switch try session.authenticate(user: user, keyFile: path, passphrase: secrets.keyPassphrase, deadline) {
             case .success: return true
             case .failure(let e) where e.isKeyFileUnreadable:
-                if explicit || settings.keyPassphrase != nil {
+                if explicit || secrets.keyPassphrase != nil {
                     throw SSHError.auth(
                         node: node, reason: "cannot open the key file \(display): wrong passphrase or unsupported key format",
-                        fix: settings.keyPassphrase == nil
-                            ? "give its passphrase with --key-passphrase-file or CERTROLL_KEY_PASSPHRASE"
+                        fix: secrets.keyPassphrase == nil
+                            ? "give its passphrase with --ssh-key-passphrase-file or CERTROLL_SSH_KEY_PASSPHRASE (or load the key into ssh-agent)"
                             : "check the passphrase, or convert the key with ssh-keygen -p -f \(display)")
                 }
                 tried.append("\(display) (could not open it: passphrase needed?)")
@@ -148,12 +151,12 @@ final class Connection {
                     tried.append("agent key \(key)")
                     if key.hasPrefix("ssh-rsa") { refusedRSA.append("the agent's \(key)") }
                 }
-                for file in ["~/.ssh/id_ed25519", "~/.ssh/id_ecdsa", "~/.ssh/id_rsa"] where !session.broken {
+                for file in SSHIdentityFile.defaultFiles where !session.broken {
                     if try tryKeyFile(file, explicit: false) { return "publickey \(file)" }
                 }
             }
         }
-        if let password = settings.password, !session.broken {
+        if let password = secrets.password, !session.broken {
             if methods.contains("password") {
                 if case .success = try session.authenticate(user: user, password: password, deadline) { return "password" }
                 tried.append("password")
@@ -239,12 +242,12 @@ final class Connection {
     private func sftp() throws -> SFTP {
         let session = try live()
         if let sftpChannel { return sftpChannel }
-        let opened = try SFTP(session: session, Deadline("starting SFTP", within: settings.ioTimeout))
+        let opened = try SFTP(session: session, Deadline("starting SFTP", within: timeouts.io))
         sftpChannel = opened
         return opened
     }
 
-    private func step(_ what: String) -> Deadline { Deadline(what, within: settings.ioTimeout) }
+    private func step(_ what: String) -> Deadline { Deadline(what, within: timeouts.io) }
 
     /// Creates or truncates `path` at 0600 (re-tightening an existing file to 0600
     /// before any byte is written), writes `contents`, then sets owner and mode.
@@ -326,37 +329,4 @@ enum SSHLog {
     static let file = "file"
     static let command = "command"
     static let exitStatus = "exit"
-}
-
-/// What a private key file holds, read without decrypting it.
-enum KeyFile {
-    /// "ssh-rsa", "ssh-ed25519", "ecdsa-sha2-…", or nil when it cannot tell.
-    static func keyType(atPath path: String) -> String? {
-        if let pub = try? String(contentsOfFile: path + ".pub", encoding: .utf8),
-           let first = pub.split(separator: " ").first {
-            return String(first)
-        }
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
-        if text.contains("BEGIN RSA PRIVATE KEY") { return "ssh-rsa" }
-        if text.contains("BEGIN EC PRIVATE KEY") { return "ecdsa" }
-        guard text.contains("BEGIN OPENSSH PRIVATE KEY") else { return nil }
-        let body = text.split(separator: "\n").filter { !$0.hasPrefix("-----") }.joined()
-        guard let data = Data(base64Encoded: body) else { return nil }
-        // openssh-key-v1\0, cipher, kdf, kdf options, key count, then the first public key blob.
-        var bytes = [UInt8](data)[...]
-        let magic = Array("openssh-key-v1\0".utf8)
-        guard bytes.starts(with: magic) else { return nil }
-        bytes = bytes.dropFirst(magic.count)
-        func string() -> ArraySlice<UInt8>? {
-            guard bytes.count >= 4 else { return nil }
-            let b = Array(bytes.prefix(4))
-            let n = Int(b[0]) << 24 | Int(b[1]) << 16 | Int(b[2]) << 8 | Int(b[3])
-            guard bytes.count >= 4 + n else { return nil }
-            defer { bytes = bytes.dropFirst(4 + n) }
-            return bytes.dropFirst(4).prefix(n)
-        }
-        guard string() != nil, string() != nil, string() != nil, bytes.count >= 4 else { return nil }
-        bytes = bytes.dropFirst(4)
-        return string().flatMap { KnownHosts.keyType(ofBlob: Array($0)) }
-    }
 }

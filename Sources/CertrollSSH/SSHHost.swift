@@ -19,7 +19,9 @@ public actor SSHHost: RemoteHost {
     public nonisolated let name: String
     /// Host name or address dialled (and looked up in known_hosts).
     public nonisolated let address: String
-    public nonisolated let settings: SSHConnectionSettings
+    public nonisolated let settings: SSHSettings
+    private let secrets: SSHSecrets
+    private let timeouts: SSHTimeouts
     private let executor: ThreadExecutor
     private let logger: Logger
     private var connection: Connection?
@@ -41,21 +43,25 @@ public actor SSHHost: RemoteHost {
     /// Does not connect yet; see `connect()`.
     /// - Parameters:
     ///   - name: the node as named in the inventory (used in every message).
-    ///   - address: what to dial; defaults to `name`.
-    public init(name: String, address: String? = nil, settings: SSHConnectionSettings, logger: Logger = Logger(label: "certroll.ssh")) {
+    ///   - settings: how to reach it; `settings.hostName` is dialled.
+    public init(name: String, settings: SSHSettings, secrets: SSHSecrets = SSHSecrets(), timeouts: SSHTimeouts = SSHTimeouts(),
+                logger: Logger = Logger(label: "certroll.ssh")) {
         _ = LibSSH2.initialized
         self.name = name
-        self.address = address ?? name
+        self.address = settings.hostName
         self.settings = settings
+        self.secrets = secrets
+        self.timeouts = timeouts
         self.logger = logger
         self.executor = ThreadExecutor(name: "certroll.ssh.\(name)")
     }
 
     /// A connected host: TCP, handshake, host key check, authentication.
     public static func connect(
-        name: String, address: String? = nil, settings: SSHConnectionSettings, logger: Logger = Logger(label: "certroll.ssh")
+        name: String, settings: SSHSettings, secrets: SSHSecrets = SSHSecrets(), timeouts: SSHTimeouts = SSHTimeouts(),
+        logger: Logger = Logger(label: "certroll.ssh")
     ) async throws -> SSHHost {
-        let host = SSHHost(name: name, address: address, settings: settings, logger: logger)
+        let host = SSHHost(name: name, settings: settings, secrets: secrets, timeouts: timeouts, logger: logger)
         try await host.connect()
         return host
     }
@@ -73,7 +79,7 @@ public actor SSHHost: RemoteHost {
         connection = nil
         sudo = nil
         stagingDirectory = nil
-        let fresh = try Connection.open(node: name, address: address, settings: settings, logger: logger)
+        let fresh = try Connection.open(node: name, settings: settings, secrets: secrets, timeouts: timeouts, logger: logger)
         connection = fresh
         return fresh
     }
@@ -121,7 +127,7 @@ public actor SSHHost: RemoteHost {
         if probe.exitStatus == 127 {
             throw SSHError.become(node: name, reason: "sudo is not installed", fix: "install sudo on the node or log in as root")
         }
-        guard let password = settings.becomePassword else {
+        guard let password = secrets.becomePassword else {
             throw SSHError.become(
                 node: name, reason: "sudo asks \(user) for a password and none was given",
                 fix: "give it with --become-password-file or CERTROLL_BECOME_PASSWORD, or allow \(user) NOPASSWD in sudoers")
@@ -141,14 +147,14 @@ public actor SSHHost: RemoteHost {
     @discardableResult
     private func privileged(_ words: String) throws -> CommandResult {
         let command = RemoteCommand(words)
-        let result = try run(command, stdin: nil, timeout: settings.ioTimeout)
+        let result = try run(command, stdin: nil, timeout: timeouts.io)
         guard result.succeeded else { throw SSHError.remoteCommandFailed(node: name, command: command, result: result) }
         return result
     }
 
     /// Runs a helper command as the login user (no sudo).
     private func unprivileged(_ words: String) throws -> CommandResult {
-        let result = try connected().exec(words, stdin: [], timeout: settings.ioTimeout, display: words)
+        let result = try connected().exec(words, stdin: [], timeout: timeouts.io, display: words)
         guard result.succeeded else {
             throw SSHError.remoteCommandFailed(node: name, command: RemoteCommand(words), result: result)
         }

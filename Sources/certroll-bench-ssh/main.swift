@@ -21,7 +21,8 @@ guard let needed = counts.max(), needed <= hosts.count else {
     FileHandle.standardError.write(Data("certroll-bench-ssh: \(counts.max() ?? 0) nodes asked, \(hosts.count) in \(hostsFile)\n".utf8))
     exit(2)
 }
-let settings = SSHConnectionSettings(port: port, identity: identity, knownHosts: knownHosts, connectTimeout: .seconds(30))
+/// Every host's settings but its address.
+let template = SSHSettings(hostName: "", port: port, identity: identity, knownHosts: knownHosts, connectTimeout: .seconds(30))
 
 /// CPU seconds (user + system) this process used so far.
 func cpuSeconds() -> Double {
@@ -41,7 +42,7 @@ func peakRSSMB() -> Double {
 func round(_ n: Int) async -> (ms: Double, failures: [any Error]) {
     let started = ContinuousClock.now
     let results = await Fleet.forEachNode(Array(hosts.prefix(n)), parallel: n) { address in
-        let host = try await SSHHost.connect(name: address, address: address, settings: settings)
+        let host = try await SSHHost.connect(name: address, settings: { var s = template; s.hostName = address; return s }())
         let r = try await host.run(RemoteCommand("true"), stdin: nil, timeout: .seconds(30))
         await host.close()
         return r.exitStatus
@@ -62,7 +63,7 @@ struct SSHBenchFailure: Error, CustomStringConvertible { var reason: String; var
 
 // Warm-up: every node once, 10 at a time (sshd binaries and host keys in the page cache, ARP resolved).
 _ = await Fleet.forEachNode(Array(hosts.prefix(needed)), parallel: 10) { address in
-    let host = try await SSHHost.connect(name: address, address: address, settings: settings)
+    let host = try await SSHHost.connect(name: address, settings: { var s = template; s.hostName = address; return s }())
     _ = try await host.run(RemoteCommand("true"), stdin: nil, timeout: .seconds(30))
     await host.close()
 }

@@ -11,7 +11,7 @@ enum RolloutHelpGolden {
         changed on the nodes or under the state directory. Exits 0, 2 when the input is
         bad or a local check FAILs, 3 when a cluster would be refused.
 
-        USAGE: certroll plan --inventory <file> --cert <file> --key <file> [--key-passphrase-file <file>] [--cluster <name> ...] [--become-password-file <file>] [--current-key-passphrase-file <file>] [--json] [--state-dir <dir>]
+        USAGE: certroll plan --inventory <file> --cert <file> --key <file> [--key-passphrase-file <file>] [--cluster <name> ...] [--become-password-file <file>] [--ssh-key-passphrase-file <file>] [--current-key-passphrase-file <file>] [--json] [--state-dir <dir>]
 
         OPTIONS:
           -i, --inventory <file>  The inventory (YAML) of clusters and nodes.
@@ -27,6 +27,11 @@ enum RolloutHelpGolden {
                                   File whose first line is the sudo password (else
                                   CERTROLL_BECOME_PASSWORD, else a prompt on a terminal
                                   when a node uses 'become: sudo').
+          --ssh-key-passphrase-file <file>
+                                  File whose first line is the passphrase of the SSH
+                                  identity (else CERTROLL_SSH_KEY_PASSPHRASE, else a
+                                  prompt on a terminal when the identity is encrypted
+                                  and no agent is used).
           --current-key-passphrase-file <file>
                                   File whose first line is the passphrase of the key
                                   the nodes use now (else
@@ -79,6 +84,11 @@ enum RolloutHelpGolden {
                                   File whose first line is the sudo password (else
                                   CERTROLL_BECOME_PASSWORD, else a prompt on a terminal
                                   when a node uses 'become: sudo').
+          --ssh-key-passphrase-file <file>
+                                  File whose first line is the passphrase of the SSH
+                                  identity (else CERTROLL_SSH_KEY_PASSPHRASE, else a
+                                  prompt on a terminal when the identity is encrypted
+                                  and no agent is used).
           --current-key-passphrase-file <file>
                                   File whose first line is the passphrase of the key
                                   the nodes use now (else
@@ -103,7 +113,7 @@ enum RolloutHelpGolden {
         verifying the old certificate is served. Without --yes it shows the run and
         asks.
 
-        USAGE: certroll rollback <run-id> [--become-password-file <file>] [--current-key-passphrase-file <file>] [--yes] [--json] [--state-dir <dir>]
+        USAGE: certroll rollback <run-id> [--become-password-file <file>] [--ssh-key-passphrase-file <file>] [--current-key-passphrase-file <file>] [--yes] [--json] [--state-dir <dir>]
 
         ARGUMENTS:
           <run-id>                The run (certroll runs lists them).
@@ -113,6 +123,11 @@ enum RolloutHelpGolden {
                                   File whose first line is the sudo password (else
                                   CERTROLL_BECOME_PASSWORD, else a prompt on a terminal
                                   when a node uses 'become: sudo').
+          --ssh-key-passphrase-file <file>
+                                  File whose first line is the passphrase of the SSH
+                                  identity (else CERTROLL_SSH_KEY_PASSPHRASE, else a
+                                  prompt on a terminal when the identity is encrypted
+                                  and no agent is used).
           --current-key-passphrase-file <file>
                                   File whose first line is the passphrase of the key
                                   the nodes use now (else
@@ -137,7 +152,7 @@ enum RolloutHelpGolden {
         removed. Clusters that ended are left alone. Without --yes it shows the run and
         asks.
 
-        USAGE: certroll resume <run-id> [--become-password-file <file>] [--current-key-passphrase-file <file>] [--yes] [--json] [--state-dir <dir>]
+        USAGE: certroll resume <run-id> [--become-password-file <file>] [--ssh-key-passphrase-file <file>] [--current-key-passphrase-file <file>] [--yes] [--json] [--state-dir <dir>]
 
         ARGUMENTS:
           <run-id>                The run (certroll runs lists them).
@@ -147,6 +162,11 @@ enum RolloutHelpGolden {
                                   File whose first line is the sudo password (else
                                   CERTROLL_BECOME_PASSWORD, else a prompt on a terminal
                                   when a node uses 'become: sudo').
+          --ssh-key-passphrase-file <file>
+                                  File whose first line is the passphrase of the SSH
+                                  identity (else CERTROLL_SSH_KEY_PASSPHRASE, else a
+                                  prompt on a terminal when the identity is encrypted
+                                  and no agent is used).
           --current-key-passphrase-file <file>
                                   File whose first line is the passphrase of the key
                                   the nodes use now (else

@@ -12,7 +12,7 @@ struct ConnectAuthExecTests {
     @Test func ed25519KeyAndExactExecResults() async throws {
         let sshd = try TestSSHD()
         defer { sshd.stop() }
-        let host = try await SSHHost.connect(name: "node-a", address: sshd.address, settings: testSettings(sshd))
+        let host = try await SSHHost.connect(name: "node-a", settings: testSettings(sshd), timeouts: testTimeouts)
         let r = try await host.run(RemoteCommand("printf out; printf err >&2; exit 3"), stdin: nil, timeout: .seconds(10))
         #expect(r.exitStatus == 3)
         #expect(r.signal == nil)
@@ -31,31 +31,33 @@ struct ConnectAuthExecTests {
     @Test func encryptedKeyWithPassphraseAndWrongPassphrase() async throws {
         let sshd = try TestSSHD()
         defer { sshd.stop() }
-        var settings = try testSettings(sshd, identity: keys.ed25519Encrypted)
-        settings.keyPassphrase = Secret(keys.keyPassphrase)
-        let host = try await SSHHost.connect(name: "node-a", address: sshd.address, settings: settings)
+        let settings = try testSettings(sshd, identity: keys.ed25519Encrypted)
+        var secrets = SSHSecrets(keyPassphrase: Secret(keys.keyPassphrase))
+        let host = try await SSHHost.connect(name: "node-a", settings: settings, secrets: secrets, timeouts: testTimeouts)
         #expect(try await host.run(RemoteCommand("echo hi"), stdin: nil, timeout: .seconds(5)).stdoutText == "hi\n")
         await host.close()
 
-        settings.keyPassphrase = Secret("wrong")
+        secrets.keyPassphrase = Secret("wrong")
         let error = await #expect(throws: SSHError.self) {
-            _ = try await SSHHost.connect(name: "node-a", address: sshd.address, settings: settings)
+            _ = try await SSHHost.connect(name: "node-a", settings: settings, secrets: secrets, timeouts: testTimeouts)
         }
         #expect(error?.code == .auth)
         #expect(error?.description.contains("wrong passphrase") == true)
         #expect(error?.description.contains("wrong\"") == false)
 
-        settings.keyPassphrase = nil
+        secrets.keyPassphrase = nil
         let missing = await #expect(throws: SSHError.self) {
-            _ = try await SSHHost.connect(name: "node-a", address: sshd.address, settings: settings)
+            _ = try await SSHHost.connect(name: "node-a", settings: settings, secrets: secrets, timeouts: testTimeouts)
         }
-        #expect(missing?.description.contains("--key-passphrase-file") == true)
+        // The SSH identity's own option, not the TLS key's --key-passphrase-file.
+        #expect(missing?.description.contains("--ssh-key-passphrase-file or CERTROLL_SSH_KEY_PASSPHRASE") == true)
+        #expect(missing?.description.contains(" --key-passphrase-file") == false)
     }
 
     @Test func ecdsaKey() async throws {
         let sshd = try TestSSHD()
         defer { sshd.stop() }
-        let host = try await SSHHost.connect(name: "node-a", address: sshd.address, settings: testSettings(sshd, identity: keys.ecdsa))
+        let host = try await SSHHost.connect(name: "node-a", settings: testSettings(sshd, identity: keys.ecdsa), timeouts: testTimeouts)
         #expect(try await host.run(RemoteCommand("id -u"), stdin: nil, timeout: .seconds(5)).stdoutText == "0\n")
         await host.close()
     }
@@ -69,7 +71,7 @@ struct ConnectAuthExecTests {
         for _ in 0..<100 where !FileManager.default.fileExists(atPath: socket) { usleep(20_000) }
         try sh("SSH_AUTH_SOCK=\(socket) ssh-add -q \(keys.ecdsa)")
         setenv("SSH_AUTH_SOCK", socket, 1)
-        let host = try await SSHHost.connect(name: "node-a", address: sshd.address, settings: testSettings(sshd, identity: nil))
+        let host = try await SSHHost.connect(name: "node-a", settings: testSettings(sshd, identity: nil), timeouts: testTimeouts)
         #expect(try await host.run(RemoteCommand("echo agent"), stdin: nil, timeout: .seconds(5)).stdoutText == "agent\n")
         await host.close()
     }
@@ -77,15 +79,15 @@ struct ConnectAuthExecTests {
     @Test func passwordLogin() async throws {
         let sshd = try TestSSHD(extra: ["KbdInteractiveAuthentication no"])
         defer { sshd.stop() }
-        var settings = try testSettings(sshd, user: keys.sudoUser, identity: nil)
-        settings.password = Secret(keys.userPassword)
-        let host = try await SSHHost.connect(name: "node-a", address: sshd.address, settings: settings)
+        let settings = try testSettings(sshd, user: keys.sudoUser, identity: nil)
+        var secrets = SSHSecrets(password: Secret(keys.userPassword))
+        let host = try await SSHHost.connect(name: "node-a", settings: settings, secrets: secrets, timeouts: testTimeouts)
         #expect(try await host.run(RemoteCommand("id -un"), stdin: nil, timeout: .seconds(5)).stdoutText == "\(keys.sudoUser)\n")
         await host.close()
 
-        settings.password = Secret("not-it")
+        secrets.password = Secret("not-it")
         let error = await #expect(throws: SSHError.self) {
-            _ = try await SSHHost.connect(name: "node-a", address: sshd.address, settings: settings)
+            _ = try await SSHHost.connect(name: "node-a", settings: settings, secrets: secrets, timeouts: testTimeouts)
         }
         #expect(error?.code == .auth)
         #expect(error?.description.contains("not-it") == false)
@@ -94,9 +96,9 @@ struct ConnectAuthExecTests {
     @Test func keyboardInteractiveLogin() async throws {
         let sshd = try TestSSHD(extra: ["PasswordAuthentication no"])
         defer { sshd.stop() }
-        var settings = try testSettings(sshd, user: keys.sudoUser, identity: nil)
-        settings.password = Secret(keys.userPassword)
-        let host = try await SSHHost.connect(name: "node-a", address: sshd.address, settings: settings)
+        let settings = try testSettings(sshd, user: keys.sudoUser, identity: nil)
+        let secrets = SSHSecrets(password: Secret(keys.userPassword))
+        let host = try await SSHHost.connect(name: "node-a", settings: settings, secrets: secrets, timeouts: testTimeouts)
         #expect(try await host.run(RemoteCommand("id -un"), stdin: nil, timeout: .seconds(5)).stdoutText == "\(keys.sudoUser)\n")
         await host.close()
     }
@@ -105,7 +107,7 @@ struct ConnectAuthExecTests {
         let sshd = try TestSSHD()
         defer { sshd.stop() }
         let error = await #expect(throws: SSHError.self) {
-            _ = try await SSHHost.connect(name: "node-rsa", address: sshd.address, settings: testSettings(sshd, identity: keys.rsa))
+            _ = try await SSHHost.connect(name: "node-rsa", settings: testSettings(sshd, identity: keys.rsa), timeouts: testTimeouts)
         }
         #expect(error?.code == .auth)
         let text = error?.description ?? ""
@@ -117,7 +119,7 @@ struct ConnectAuthExecTests {
     @Test func tenMegabytesOnBothStreamsAtOnce() async throws {
         let sshd = try TestSSHD()
         defer { sshd.stop() }
-        let host = try await SSHHost.connect(name: "node-a", address: sshd.address, settings: testSettings(sshd))
+        let host = try await SSHHost.connect(name: "node-a", settings: testSettings(sshd), timeouts: testTimeouts)
         let size = 10 * 1024 * 1024
         let started = ContinuousClock.now
         let r = try await host.run(
@@ -134,15 +136,16 @@ struct ConnectAuthExecTests {
 
     @Test func unreachablePortIsAConnectError() async throws {
         let sshd = try TestSSHD()
-        let settings = try testSettings(sshd)
+        var settings = try testSettings(sshd)
         sshd.stop()
         let error = await #expect(throws: SSHError.self) {
-            _ = try await SSHHost.connect(name: "node-down", address: "127.0.0.1", settings: settings)
+            _ = try await SSHHost.connect(name: "node-down", settings: settings, timeouts: testTimeouts)
         }
         #expect(error?.code == .connect)
         #expect(error?.description.hasPrefix("node node-down: cannot connect") == true)
+        settings.hostName = "no-such-host.invalid"
         let unresolvable = await #expect(throws: SSHError.self) {
-            _ = try await SSHHost.connect(name: "node-x", address: "no-such-host.invalid", settings: settings)
+            _ = try await SSHHost.connect(name: "node-x", settings: settings, timeouts: testTimeouts)
         }
         #expect(unresolvable?.code == .resolve)
     }

@@ -48,7 +48,7 @@ struct FileTests {
     @Test func fiveMegabyteUploadArrivesIntactAndIsNeverReadableByOthers() async throws {
         let sshd = try TestSSHD()
         defer { sshd.stop() }
-        let host = try await SSHHost.connect(name: "node-a", address: sshd.address, settings: testSettings(sshd))
+        let host = try await SSHHost.connect(name: "node-a", settings: testSettings(sshd), timeouts: testTimeouts)
         let dir = try sh("mktemp -d /tmp/crssh-up.XXXXXX").trimmingCharacters(in: .whitespacesAndNewlines)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         chmod(dir, 0o755)
@@ -80,7 +80,7 @@ struct FileTests {
     @Test func directoriesRenameRemoveStat() async throws {
         let sshd = try TestSSHD()
         defer { sshd.stop() }
-        let host = try await SSHHost.connect(name: "node-a", address: sshd.address, settings: testSettings(sshd))
+        let host = try await SSHHost.connect(name: "node-a", settings: testSettings(sshd), timeouts: testTimeouts)
         let base = "/tmp/crssh-ops-\(UUID().uuidString.prefix(8))"
         defer { try? FileManager.default.removeItem(atPath: base) }
         try await host.makeDirectory(base + "/backups/run-1", mode: 0o700)

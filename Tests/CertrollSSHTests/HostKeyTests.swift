@@ -20,8 +20,7 @@ struct HostKeyTests {
         let file = try sshd.writeKnownHosts([unrelated])
         let before = try Data(contentsOf: URL(fileURLWithPath: file))
         let error = await #expect(throws: SSHError.self) {
-            _ = try await SSHHost.connect(name: "node-new", address: sshd.address,
-                                          settings: testSettings(sshd, knownHosts: file))
+            _ = try await SSHHost.connect(name: "node-new", settings: testSettings(sshd, knownHosts: file), timeouts: testTimeouts)
         }
         #expect(error?.code == .hostKey)
         #expect(error?.description.contains(try fingerprint(keys.hostKey + ".pub")) == true)
@@ -36,14 +35,14 @@ struct HostKeyTests {
         var settings = try testSettings(sshd, knownHosts: file)
         settings.hostKeyPolicy = .acceptNew
         for _ in 0..<2 {
-            let host = try await SSHHost.connect(name: "node-new", address: sshd.address, settings: settings)
+            let host = try await SSHHost.connect(name: "node-new", settings: settings, timeouts: testTimeouts)
             await host.close()
         }
         let lines = try String(contentsOfFile: file, encoding: .utf8).split(separator: "\n").map(String.init)
         #expect(lines == [unrelated, try sshd.knownHostsLine()])
         // strict now accepts what accept-new recorded.
         settings.hostKeyPolicy = .strict
-        let host = try await SSHHost.connect(name: "node-new", address: sshd.address, settings: settings)
+        let host = try await SSHHost.connect(name: "node-new", settings: settings, timeouts: testTimeouts)
         await host.close()
     }
 
@@ -53,15 +52,15 @@ struct HostKeyTests {
         let file = sshd.dir + "/sub/known_hosts"
         var settings = try testSettings(sshd, knownHosts: file)
         settings.hostKeyPolicy = .acceptNew
-        let host = try await SSHHost.connect(name: "node-new", address: sshd.address, settings: settings)
+        let host = try await SSHHost.connect(name: "node-new", settings: settings, timeouts: testTimeouts)
         await host.close()
         #expect(try String(contentsOfFile: file, encoding: .utf8) == (try sshd.knownHostsLine()) + "\n")
         let attrs = try FileManager.default.attributesOfItem(atPath: file)
         #expect((attrs[.posixPermissions] as? Int) == 0o600)
     }
 
-    @Test(arguments: [SSHConnectionSettings.HostKeyPolicy.strict, .acceptNew])
-    func aReKeyedNodeIsRefused(policy: SSHConnectionSettings.HostKeyPolicy) async throws {
+    @Test(arguments: [HostKeyPolicy.strict, .acceptNew])
+    func aReKeyedNodeIsRefused(policy: HostKeyPolicy) async throws {
         let sshd = try TestSSHD()
         defer { sshd.stop() }
         let file = try sshd.writeKnownHosts(["# fleet", try sshd.knownHostsLine(hostKey: keys.otherHostKey)])
@@ -69,7 +68,7 @@ struct HostKeyTests {
         var settings = try testSettings(sshd, knownHosts: file)
         settings.hostKeyPolicy = policy
         let error = await #expect(throws: SSHError.self) {
-            _ = try await SSHHost.connect(name: "node-b", address: sshd.address, settings: settings)
+            _ = try await SSHHost.connect(name: "node-b", settings: settings, timeouts: testTimeouts)
         }
         #expect(error?.code == .hostKey)
         let text = error?.description ?? ""
@@ -85,7 +84,7 @@ struct HostKeyTests {
         let file = try sshd.writeKnownHosts([unrelated, try sshd.knownHostsLine()])
         try sh("ssh-keygen -q -H -f \(file) && rm -f \(file).old")
         #expect(try String(contentsOfFile: file, encoding: .utf8).contains("|1|"))
-        let host = try await SSHHost.connect(name: "node-h", address: sshd.address, settings: testSettings(sshd, knownHosts: file))
+        let host = try await SSHHost.connect(name: "node-h", settings: testSettings(sshd, knownHosts: file), timeouts: testTimeouts)
         await host.close()
     }
 }

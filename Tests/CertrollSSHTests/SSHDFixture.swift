@@ -2,6 +2,8 @@ import CertrollCore
 import Foundation
 import Testing
 
+@testable import CertrollSSH
+
 #if canImport(Glibc)
     import Glibc
 #endif
@@ -236,9 +238,12 @@ final class TestSSHD: @unchecked Sendable {
 
 /// Settings for a test sshd: explicit key, its known_hosts, short timeouts.
 func testSettings(_ sshd: TestSSHD, user: String = "root", identity: String? = SSHTestKeys.shared.ed25519,
-                  knownHosts: String? = nil) throws -> SSHConnectionSettings {
-    SSHConnectionSettings(
-        user: user, port: sshd.port, identity: identity,
+                  knownHosts: String? = nil) throws -> SSHSettings {
+    SSHSettings(
+        hostName: sshd.address, user: user, port: sshd.port, identity: identity,
         knownHosts: try knownHosts ?? sshd.writeKnownHosts([sshd.knownHostsLine()]),
-        connectTimeout: .seconds(5), ioTimeout: .seconds(20))
+        connectTimeout: .seconds(5))
 }
+
+/// The fixture's silence limit: generous, so only a real hang reaches it.
+let testTimeouts = SSHTimeouts(io: .seconds(20))

@@ -1,6 +1,7 @@
 import CertrollCore
 import Foundation
 import Logging
+import CertrollTestKit
 import Testing
 
 @testable import CertrollSSH
@@ -30,33 +31,6 @@ final class CapturedLog: @unchecked Sendable {
     }
 }
 
-/// Watches every process's argv for a string while a call runs.
-final class ArgvWatcher: @unchecked Sendable {
-    private let lock = NSLock()
-    private var running = true
-    private var hits: [String] = []
-    private var samples = 0
-
-    init(needle: String) {
-        Thread.detachNewThread { [self] in
-            while lock.withLock({ running }) {
-                let pids = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
-                for pid in pids where pid.first?.isNumber == true {
-                    guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { continue }
-                    let argv = String(decoding: data.map { $0 == 0 ? 0x20 : $0 }, as: UTF8.self)
-                    if argv.contains(needle) { lock.withLock { hits.append(argv) } }
-                }
-                lock.withLock { samples += 1 }
-            }
-        }
-    }
-
-    func stop() -> (hits: [String], samples: Int) {
-        lock.withLock { running = false }
-        return lock.withLock { (hits, samples) }
-    }
-}
-
 /// A non-root login with `become: sudo`, with and without a sudo password.
 @Suite(.serialized, .enabled(if: isRoot && FileManager.default.fileExists(atPath: "/usr/bin/sudo"),
                             Comment(rawValue: rootOnly + ", and /usr/bin/sudo")))
@@ -68,10 +42,10 @@ struct SudoTests {
         defer { sshd.stop() }
         var settings = try testSettings(sshd, user: keys.sudoUser)
         settings.become = .sudo
-        settings.becomePassword = Secret(keys.userPassword)
+        let secrets = SSHSecrets(becomePassword: Secret(keys.userPassword))
         let log = CapturedLog()
-        let watcher = ArgvWatcher(needle: keys.userPassword)
-        let host = try await SSHHost.connect(name: "node-s", address: sshd.address, settings: settings, logger: log.logger)
+        let watcher = ArgvSampler(secrets: [keys.userPassword])
+        let host = try await SSHHost.connect(name: "node-s", settings: settings, secrets: secrets, timeouts: testTimeouts, logger: log.logger)
         let whoami = try await host.run(RemoteCommand("id -u; sleep 1"), stdin: nil, timeout: .seconds(10))
         let (hits, samples) = watcher.stop()
         #expect(whoami.stdoutText == "0\n")
@@ -92,7 +66,8 @@ struct SudoTests {
         defer { sshd.stop() }
         var settings = try testSettings(sshd, user: keys.nopwUser)
         settings.become = .sudo
-        let host = try await SSHHost.connect(name: "node-n", address: sshd.address, settings: settings)
+        let secrets = SSHSecrets()
+        let host = try await SSHHost.connect(name: "node-n", settings: settings, secrets: secrets, timeouts: testTimeouts)
         #expect(try await host.run(RemoteCommand("id -u"), stdin: nil, timeout: .seconds(10)).stdoutText == "0\n")
         try await fileOperationsThroughSudo(host)
         await host.close()
@@ -103,7 +78,8 @@ struct SudoTests {
         defer { sshd.stop() }
         var settings = try testSettings(sshd, user: keys.sudoUser)
         settings.become = .sudo
-        let host = try await SSHHost.connect(name: "node-s", address: sshd.address, settings: settings)
+        var secrets = SSHSecrets()
+        let host = try await SSHHost.connect(name: "node-s", settings: settings, secrets: secrets, timeouts: testTimeouts)
         let missing = await #expect(throws: SSHError.self) {
             _ = try await host.run(RemoteCommand("true"), stdin: nil, timeout: .seconds(10))
         }
@@ -111,8 +87,8 @@ struct SudoTests {
         #expect(missing?.description.contains("--become-password-file") == true)
         await host.close()
 
-        settings.becomePassword = Secret("not-the-password")
-        let wrongHost = try await SSHHost.connect(name: "node-s", address: sshd.address, settings: settings)
+        secrets.becomePassword = Secret("not-the-password")
+        let wrongHost = try await SSHHost.connect(name: "node-s", settings: settings, secrets: secrets, timeouts: testTimeouts)
         let wrong = await #expect(throws: SSHError.self) {
             _ = try await wrongHost.run(RemoteCommand("true"), stdin: nil, timeout: .seconds(10))
         }
