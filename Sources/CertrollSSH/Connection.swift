@@ -13,6 +13,8 @@ final class Connection {
     let timeouts: SSHTimeouts
     private var session: Session?
     private var sftpChannel: SFTP?
+    /// What carries the session's bytes; ends a ProxyCommand when closed.
+    private var link: Link?
     private let logger: Logger
 
     var isBroken: Bool { session?.broken ?? true }
@@ -28,28 +30,41 @@ final class Connection {
 
     // MARK: - Connect
 
-    static func open(node: String, settings: SSHSettings, secrets: SSHSecrets, timeouts: SSHTimeouts, logger: Logger) throws -> Connection {
+    /// Logs in to `settings.hostName` over `link` (which it takes over): TCP, a
+    /// tunnel through jump hosts, or a ProxyCommand's stdin/stdout.
+    static func open(node: String, settings: SSHSettings, secrets: SSHSecrets, timeouts: SSHTimeouts, link: Link,
+                     logger: Logger) throws -> Connection {
+        let session = try establish(name: node, settings: settings, secrets: secrets, keepalive: timeouts.keepalive,
+                                    socket: link.fd, logger: logger)
+        let connection = Connection(node: node, settings: settings, timeouts: timeouts, session: session, logger: logger)
+        connection.link = link
+        return connection
+    }
+
+    /// Handshake, host key check and authentication on a connected socket (which
+    /// the session takes over). `name` is who messages speak of: a node, or a jump host.
+    static func establish(name: String, settings: SSHSettings, secrets: SSHSecrets, keepalive: Duration, socket fd: Int32,
+                          logger: Logger) throws -> Session {
         let started = ContinuousClock.now
         let address = settings.hostName
-        let fd = try TCPConnect.open(node: node, host: address, port: settings.port, timeout: settings.connectTimeout)
-        let session = try Session(node: node, socket: fd)
+        let session = try Session(node: name, socket: fd)
         let known: KnownHosts
         do {
             known = try KnownHosts.load(settings.knownHosts)
         } catch {
-            throw SSHError.hostKey(node: node, reason: "cannot read \(settings.knownHosts): \(error.localizedDescription)",
+            throw SSHError.hostKey(node: name, reason: "cannot read \(settings.knownHosts): \(error.localizedDescription)",
                                    fix: "check the known_hosts path in the inventory and its permissions")
         }
         session.preferHostKeys(KnownHosts.hostKeyPreference(recordedTypes: known.keyTypes(host: address, port: settings.port)))
         try session.handshake(Deadline("the SSH handshake with \(address) port \(settings.port)", within: settings.connectTimeout))
-        try verifyHostKey(session: session, known: known, node: node, address: address, settings: settings, logger: logger)
-        session.enableKeepalive(interval: timeouts.keepalive)
-        let method = try authenticate(session: session, node: node, settings: settings, secrets: secrets)
+        try verifyHostKey(session: session, known: known, node: name, address: address, settings: settings, logger: logger)
+        session.enableKeepalive(interval: keepalive)
+        let method = try authenticate(session: session, node: name, settings: settings, secrets: secrets)
         logger.debug("connected", metadata: [
-            SSHLog.node: "\(node)", SSHLog.auth: "\(method)",
+            SSHLog.node: "\(name)", SSHLog.auth: "\(method)",
             SSHLog.milliseconds: "\(Int((ContinuousClock.now - started).seconds * 1000))",
         ])
-        return Connection(node: node, settings: settings, timeouts: timeouts, session: session, logger: logger)
+        return session
     }
 
     private static func verifyHostKey(
@@ -207,30 +222,54 @@ final class Connection {
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: bufferSize, alignment: 8)
         defer { buffer.deallocate() }
 
-        while !(outDone && errDone) {
-            // Reaching EOF counts as progress: the read that finds it may have taken the
-            // channel's last packets off the socket, and polling then waits for nothing.
+        // A step that left part of a packet in libssh2's send buffer is retried before
+        // any other: libssh2 1.10 refuses a different packet until that one is out (a
+        // read's window adjust in between fails the whole session). Small socket
+        // buffers (a tunnel through a jump host) make that common.
+        enum Step { case readOut, readErr, write }
+        var owed: Step?
+        func attempt(_ step: Step) throws -> Bool {
             var progress = false
-            while !outDone, let n = try channel.read(stderr: false, into: buffer, deadline) {
-                if n > 0 { out.append(contentsOf: buffer[0..<n]) } else { outDone = true }
-                progress = true
-            }
-            while !errDone, let n = try channel.read(stderr: true, into: buffer, deadline) {
-                if n > 0 { err.append(contentsOf: buffer[0..<n]) } else { errDone = true }
-                progress = true
-            }
-            if !eofSent && !channel.remoteEOF {
+            switch step {
+            case .readOut, .readErr:
+                let stderr = step == .readErr
+                while !(stderr ? errDone : outDone) {
+                    guard let n = try channel.read(stderr: stderr, into: buffer, deadline) else { break }
+                    if n > 0 {
+                        if stderr { err.append(contentsOf: buffer[0..<n]) } else { out.append(contentsOf: buffer[0..<n]) }
+                    } else if stderr {
+                        errDone = true
+                    } else {
+                        outDone = true
+                    }
+                    // Reaching EOF counts as progress: the read that finds it may have taken the
+                    // channel's last packets off the socket, and polling then waits for nothing.
+                    progress = true
+                }
+            case .write:
+                guard !eofSent && !channel.remoteEOF else { return false }
                 if written < stdin.count {
                     if let n = try stdin.withUnsafeBytes({ try channel.write(UnsafeRawBufferPointer(rebasing: $0[written...]), deadline) }) {
                         written += n
-                        progress = progress || n > 0
+                        progress = n > 0
                     }
                 } else if try channel.sendEOF(deadline) {
                     eofSent = true
                     progress = true
                 }
             }
-            if !progress && !(outDone && errDone) { try session.wait(deadline) }
+            if !progress && session.sendPending { owed = step }
+            return progress
+        }
+
+        while !(outDone && errDone) {
+            var progress = false
+            let steps: [Step] = owed.map { [$0] } ?? [.readOut, .readErr, .write]
+            owed = nil
+            for step in steps where owed == nil {
+                if try attempt(step) { progress = true }
+            }
+            if (owed != nil || !progress) && !(outDone && errDone) { try session.wait(deadline) }
         }
         try channel.closeAndWait(deadline)
         let signal = channel.exitSignal()
@@ -317,6 +356,8 @@ final class Connection {
         sftpChannel = nil
         session?.disconnect(Deadline("disconnecting", within: .seconds(2)))
         session = nil
+        link?.close()
+        link = nil
     }
 }
 

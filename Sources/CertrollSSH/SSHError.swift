@@ -25,23 +25,36 @@ public struct SSHError: Error, Sendable, Equatable, CustomStringConvertible {
         case remoteCommandFailed
     }
 
+    /// What `node` names: the node itself, or a jump host on the way to it.
+    public enum Subject: String, Sendable {
+        case node, bastion
+    }
+
     public let code: Code
-    /// The node as named in the inventory.
+    /// The node as named in the inventory, or the jump host as written (see `subject`).
     public let node: String
+    public let subject: Subject
     /// What happened, without the node prefix.
     public let reason: String
     /// The next action for the user, a full sentence.
     public let fix: String?
 
-    public init(_ code: Code, node: String, reason: String, fix: String? = nil) {
+    public init(_ code: Code, node: String, reason: String, fix: String? = nil, subject: Subject = .node) {
         self.code = code
         self.node = node
         self.reason = reason
         self.fix = fix
+        self.subject = subject
     }
 
     public var description: String {
-        "node \(node): \(reason)" + (fix.map { " (\($0))" } ?? "")
+        "\(subject.rawValue) \(node): \(reason)" + (fix.map { " (\($0))" } ?? "")
+    }
+
+    /// The same failure, said of a jump host: its fixes speak of "the node" as
+    /// the machine they concern, which is the jump host here.
+    func onBastion() -> SSHError {
+        SSHError(code, node: node, reason: reason, fix: fix?.replacingOccurrences(of: "the node", with: "the bastion"), subject: .bastion)
     }
 
     public static func == (a: SSHError, b: SSHError) -> Bool { a.code == b.code }

@@ -3,6 +3,8 @@ public import Foundation
 public import Logging
 
 /// A node reached over SSH (libssh2): the `RemoteHost` the rollout engine uses.
+/// Directly, through jump hosts (`settings.proxyJump`, sharing one session per
+/// jump host with the other nodes behind it) or through `settings.proxyCommand`.
 ///
 /// One connection per node for the whole run; every call on it runs on the
 /// node's own thread (this actor's executor), never on Swift's cooperative
@@ -22,6 +24,7 @@ public actor SSHHost: RemoteHost {
     public nonisolated let settings: SSHSettings
     private let secrets: SSHSecrets
     private let timeouts: SSHTimeouts
+    private let jumps: JumpHosts
     private let executor: ThreadExecutor
     private let logger: Logger
     private var connection: Connection?
@@ -44,14 +47,16 @@ public actor SSHHost: RemoteHost {
     /// - Parameters:
     ///   - name: the node as named in the inventory (used in every message).
     ///   - settings: how to reach it; `settings.hostName` is dialled.
+    ///   - jumps: the jump host sessions shared with the other nodes behind the same hops.
     public init(name: String, settings: SSHSettings, secrets: SSHSecrets = SSHSecrets(), timeouts: SSHTimeouts = SSHTimeouts(),
-                logger: Logger = Logger(label: "certroll.ssh")) {
+                jumps: JumpHosts = .shared, logger: Logger = Logger(label: "certroll.ssh")) {
         _ = LibSSH2.initialized
         self.name = name
         self.address = settings.hostName
         self.settings = settings
         self.secrets = secrets
         self.timeouts = timeouts
+        self.jumps = jumps
         self.logger = logger
         self.executor = ThreadExecutor(name: "certroll.ssh.\(name)")
     }
@@ -59,9 +64,9 @@ public actor SSHHost: RemoteHost {
     /// A connected host: TCP, handshake, host key check, authentication.
     public static func connect(
         name: String, settings: SSHSettings, secrets: SSHSecrets = SSHSecrets(), timeouts: SSHTimeouts = SSHTimeouts(),
-        logger: Logger = Logger(label: "certroll.ssh")
+        jumps: JumpHosts = .shared, logger: Logger = Logger(label: "certroll.ssh")
     ) async throws -> SSHHost {
-        let host = SSHHost(name: name, settings: settings, secrets: secrets, timeouts: timeouts, logger: logger)
+        let host = SSHHost(name: name, settings: settings, secrets: secrets, timeouts: timeouts, jumps: jumps, logger: logger)
         try await host.connect()
         return host
     }
@@ -79,7 +84,8 @@ public actor SSHHost: RemoteHost {
         connection = nil
         sudo = nil
         stagingDirectory = nil
-        let fresh = try Connection.open(node: name, settings: settings, secrets: secrets, timeouts: timeouts, logger: logger)
+        let link = try SSHRoute.link(node: name, settings: settings, secrets: secrets, timeouts: timeouts, jumps: jumps, logger: logger)
+        let fresh = try Connection.open(node: name, settings: settings, secrets: secrets, timeouts: timeouts, link: link, logger: logger)
         connection = fresh
         return fresh
     }

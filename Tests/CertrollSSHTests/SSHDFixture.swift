@@ -236,13 +236,14 @@ final class TestSSHD: @unchecked Sendable {
     }
 }
 
-/// Settings for a test sshd: explicit key, its known_hosts, short timeouts.
+/// Settings for a test sshd: explicit key, its known_hosts, and a connect timeout
+/// (a failed password costs sshd a few seconds) that suites running together cannot reach.
 func testSettings(_ sshd: TestSSHD, user: String = "root", identity: String? = SSHTestKeys.shared.ed25519,
                   knownHosts: String? = nil) throws -> SSHSettings {
     SSHSettings(
         hostName: sshd.address, user: user, port: sshd.port, identity: identity,
         knownHosts: try knownHosts ?? sshd.writeKnownHosts([sshd.knownHostsLine()]),
-        connectTimeout: .seconds(5))
+        connectTimeout: .seconds(20))
 }
 
 /// The fixture's silence limit: generous, so only a real hang reaches it.

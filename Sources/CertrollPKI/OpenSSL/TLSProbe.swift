@@ -26,10 +26,29 @@ public struct OpenSSLTLSProbe: TLSProbe {
         }
     }
 
+    /// The same probe over `socket`, an already connected stream (a tunnel through
+    /// a jump host) that it takes over and closes; `host:port` name the endpoint
+    /// the stream leads to, for SNI and messages.
+    public static func probeBlocking(socket: Int32, host: String, port: Int, serverName: String?, timeout: Duration) throws(TLSError) -> ServedChain {
+        let owned = TLSSocket(fd: socket)
+        let flags = fcntl(socket, F_GETFL)
+        _ = fcntl(socket, F_SETFL, flags & ~O_NONBLOCK)
+        return try SIGPIPEGuard.run { () throws(TLSError) -> ServedChain in
+            try handshake(over: owned, host: host, port: port, serverName: serverName, timeout: timeout, deadline: ContinuousClock.now + timeout)
+        }
+    }
+
     private static func probeWithSIGPIPEBlocked(host: String, port: Int, serverName: String?, timeout: Duration) throws(TLSError) -> ServedChain {
         let endpoint = TLSError.endpoint(host: host, port: port)
         let deadline = ContinuousClock.now + timeout
         let socket = try connect(host: host, port: port, deadline: deadline, endpoint: endpoint)
+        return try handshake(over: socket, host: host, port: port, serverName: serverName, timeout: timeout, deadline: deadline)
+    }
+
+    /// TLS handshake over a connected socket; the chain as served.
+    private static func handshake(over socket: TLSSocket, host: String, port: Int, serverName: String?, timeout: Duration,
+                                  deadline: ContinuousClock.Instant) throws(TLSError) -> ServedChain {
+        let endpoint = TLSError.endpoint(host: host, port: port)
 
         guard let ctx = SSL_CTX_new(TLS_client_method()) else {
             throw TLSError(.contextFailed, "cannot create a TLS context (\(OpenSSLError.drain().summary))", endpoint: endpoint)

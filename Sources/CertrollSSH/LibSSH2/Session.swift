@@ -14,7 +14,7 @@ final class Session {
     let node: String
     /// For the handle classes of this folder only.
     let raw: OpaquePointer
-    private let socket: Int32
+    let socket: Int32
     /// Set once the socket or the protocol state is unusable.
     private(set) var broken = false
     private var keepaliveEnabled = false
@@ -50,6 +50,12 @@ final class Session {
     }
 
     // MARK: - Waiting
+
+    /// libssh2 holds part of a packet it could not send yet: only the call that
+    /// began it may be made next, to finish it.
+    var sendPending: Bool {
+        libssh2_session_block_directions(raw) & LIBSSH2_SESSION_BLOCK_OUTBOUND != 0
+    }
 
     /// Waits until the socket is ready in the direction libssh2 is blocked on,
     /// sending keepalives while it waits. Throws at the deadline or on cancellation.
