@@ -65,8 +65,9 @@ struct RolloutTools {
 
     func engine() -> RolloutEngine {
         let logger = Logger(label: "certroll.rollout")
+        let connector = Transport.connector(secrets: ssh, logger: logger)
         return RolloutEngine(
-            connector: Transport.connector(secrets: ssh, logger: logger), probe: Transport.probe,
+            connector: connector, probe: connector.tlsProbe,
             keyInspector: OpenSSLKeyInspector(), certificateDates: OpenSSLCertificateDates(),
             hook: ShellAfterSuccessHook(), store: store, logger: logger,
             journalDecorator: FaultInjection.journalDecorator())

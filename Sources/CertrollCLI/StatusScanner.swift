@@ -7,9 +7,9 @@ import Foundation
 /// reports what each serves and stores. Changes nothing anywhere: a TLS
 /// handshake, and over SSH two file reads.
 ///
-/// Per node the TLS probe and the SSH reads run at once. The probe (and the
-/// interpretation of what it saw) runs on a thread of its own, and every
-/// `SSHHost` has its own thread, so no blocking call sits on the cooperative pool.
+/// Per node the TLS probe and the SSH reads run at once. The probe runs on a
+/// thread of its own, and every `SSHHost` has its own thread, so no blocking
+/// call sits on the cooperative pool.
 struct StatusScanner: Sendable {
     /// Read `cert_path` and `key_path` over SSH (`--no-ssh` clears it).
     var useSSH: Bool
@@ -46,25 +46,25 @@ struct StatusScanner: Sendable {
             served: await served, stored: await stored)
     }
 
-    /// TLS handshake with `hostName:https_port`, SNI the cluster's first fqdn.
+    /// TLS handshake with `hostName:https_port` (through the node's jump hosts, if
+    /// any), SNI the cluster's first fqdn.
     private func serve(_ target: Target) async -> Result<ServedCertificate, ObservationFailure> {
         let node = target.node
         let host = node.ssh.hostName, port = node.xsoar.httpsPort
-        let sni = target.cluster.fqdn.first, names = target.cluster.fqdn
-        let timeout = node.ssh.connectTimeout
-        return await Blocking.run("certroll.status.tls") { () -> Result<ServedCertificate, ObservationFailure> in
-            let chain: ServedChain
-            do throws(TLSError) {
-                chain = try OpenSSLTLSProbe.probeBlocking(host: host, port: port, serverName: sni, timeout: timeout)
-            } catch {
-                return .failure(ObservationFailure(
-                    "node \(node.host): no TLS handshake with \(host):\(port): \(error.reason); check that the service runs (\(node.xsoar.statusCommand))."))
-            }
-            do throws(PKIError) {
-                return .success(try ServedCertificate(served: chain, requiredNames: names, now: Date()))
-            } catch {
-                return .failure(ObservationFailure("node \(node.host): \(host):\(port) served a certificate that cannot be read: \(error.reason)"))
-            }
+        let names = target.cluster.fqdn
+        let chain: ServedChain
+        do {
+            chain = try await connector.probe(node.ssh, port: port, serverName: names.first, timeout: node.ssh.connectTimeout)
+        } catch let error as TLSError {
+            return .failure(ObservationFailure(
+                "node \(node.host): no TLS handshake with \(host):\(port): \(error.reason); check that the service runs (\(node.xsoar.statusCommand))."))
+        } catch {
+            return .failure(ObservationFailure("node \(node.host): no TLS handshake with \(host):\(port): \(error)"))
+        }
+        do throws(PKIError) {
+            return .success(try ServedCertificate(served: chain, requiredNames: names, now: Date()))
+        } catch {
+            return .failure(ObservationFailure("node \(node.host): \(host):\(port) served a certificate that cannot be read: \(error.reason)"))
         }
     }
 
