@@ -63,6 +63,17 @@ struct BastionSandboxTests {
         #expect(!oneHop.succeeded, "bastion 1 alone cannot reach the nodes")
     }
 
+    @Test func theInventoriesNameBothHopsInOrder() throws {
+        let sandbox = try SandboxScope.sandbox()
+        for file in [sandbox.inventoryFile, sandbox.inventorySudoFile] {
+            let inventory = try InventoryLoader(sshConfigPath: "/nonexistent").load(path: file)
+            for node in inventory.clusters[0].nodes {
+                #expect(node.ssh.proxyJump.map(\.hostName) == sandbox.bastions.map(\.address), "\(file)")
+                #expect(node.ssh.proxyJump.allSatisfy { $0.user == "root" && $0.port == 22 && $0.identity == sandbox.identityFile })
+            }
+        }
+    }
+
     @Test func aStoppedBastionRefusesUntilItsSSHDStartsAgain() async throws {
         let sandbox = try SandboxScope.sandbox()
         try await sandbox.stopSSHD(onBastion: 1)
