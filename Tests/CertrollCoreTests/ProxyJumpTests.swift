@@ -32,6 +32,24 @@ private struct Home {
 }
 
 @Suite struct ProxyJumpTests {
+    @Test func bastionExampleInventoryParses() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let inv = try InventoryLoader(homeDirectory: "/home/ops", sshConfigPath: "/nonexistent")
+            .load(path: root.appendingPathComponent("inventories/bastion.yaml").path)
+        #expect(inv.clusters.map(\.name) == ["soc-prod", "soc-dr", "lab"])
+        let bastion = JumpHost(name: "jumper@bastion.soc.example.com", hostName: "bastion.soc.example.com", user: "jumper",
+                               port: 22, identity: "/home/ops/.ssh/xsoar_ed25519")
+        for node in inv.clusters[0].nodes {
+            #expect(node.ssh.proxyJump == [bastion] && node.ssh.proxyCommand == nil)
+            #expect(node.ssh.user == "root" && node.ssh.knownHosts == "/home/ops/.ssh/known_hosts")
+        }
+        #expect(inv.clusters[1].nodes.allSatisfy {
+            $0.ssh.proxyJump == [bastion, JumpHost(name: "ops@dr-jump.dr.internal:2222", hostName: "dr-jump.dr.internal", user: "ops",
+                                                   port: 2222, identity: "/home/ops/.ssh/xsoar_ed25519")]
+        })
+        #expect(inv.clusters[2].primary.ssh.proxyJump.isEmpty)
+    }
+
     @Test(arguments: [
         ("bastion", JumpSpec(host: "bastion", text: "bastion")),
         ("ops@bastion", JumpSpec(user: "ops", host: "bastion", text: "ops@bastion")),
