@@ -49,6 +49,13 @@ public struct Sandbox: Sendable, Decodable {
     public var passwordAdminUser: String
     public var becomePasswordFile: String
     public var nodes: [Node]
+    /// The jump hosts in front of the nodes, first hop first (`up N --bastion K`);
+    /// empty when the host reaches the nodes directly.
+    public var bastions: [Bastion]
+    /// The bastions as `proxy_jump` writes them (`root@ADDR,root@ADDR`); nil without bastions.
+    public var proxyJump: String?
+    /// The /24 of the links host ↔ bastion 1 ↔ bastion 2 …; nil without bastions.
+    public var transitSubnet: String?
 
     enum CodingKeys: String, CodingKey {
         case prefix, dir, subnet, identity, nodes
@@ -56,6 +63,7 @@ public struct Sandbox: Sendable, Decodable {
         case inventorySudo = "inventory_sudo", inventorySudoPassword = "inventory_sudo_password"
         case adminUser = "admin_user", passwordAdminUser = "password_admin_user"
         case becomePasswordFile = "become_password_file"
+        case bastions, proxyJump = "proxy_jump", transitSubnet = "transit_subnet"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -73,6 +81,9 @@ public struct Sandbox: Sendable, Decodable {
         passwordAdminUser = try c.decode(String.self, forKey: .passwordAdminUser)
         becomePasswordFile = try c.decode(String.self, forKey: .becomePasswordFile)
         nodes = try c.decode([Node].self, forKey: .nodes)
+        bastions = try c.decodeIfPresent([Bastion].self, forKey: .bastions) ?? []
+        proxyJump = try c.decodeIfPresent(String.self, forKey: .proxyJump)
+        transitSubnet = try c.decodeIfPresent(String.self, forKey: .transitSubnet)
     }
 
     /// True when this process may make namespaces (the sandbox needs root).
@@ -92,13 +103,16 @@ public struct Sandbox: Sendable, Decodable {
     public static var script: String { repositoryRoot().appendingPathComponent("scripts/sandbox").path }
 
     /// Brings up `nodes` nodes named `name` (first removing a sandbox of that name
-    /// left by a crashed run) and reads what the script wrote.
+    /// left by a crashed run) and reads what the script wrote. With `bastions`
+    /// above 0 the host cannot route to the nodes: they are reached through that
+    /// many jump hosts in a row (`proxyJump`).
     public static func up(nodes: Int, name: String, startDelay: Double = 0, startTimeout: Int = 60,
-                          clusterSize: Int? = nil) async throws(SandboxError) -> Sandbox {
+                          clusterSize: Int? = nil, bastions: Int = 0) async throws(SandboxError) -> Sandbox {
         try await down(name: name)
         var arguments = ["up", String(nodes), "--name", name, "--start-delay", String(startDelay),
                          "--start-timeout", String(startTimeout)]
         if let clusterSize { arguments += ["--cluster-size", String(clusterSize)] }
+        if bastions > 0 { arguments += ["--bastion", String(bastions)] }
         let sim = repositoryRoot().appendingPathComponent(".build/debug/xsoar-sim").path
         if FileManager.default.isExecutableFile(atPath: sim) { arguments += ["--sim", sim] }
         let result = try await SandboxProcess.run(script, arguments)
@@ -156,6 +170,102 @@ public struct Sandbox: Sendable, Decodable {
     }
 }
 
+/// A jump host in front of a sandbox's nodes: its own network namespace and a
+/// real sshd that forwards TCP and logs every accepted login to `sshdLog`.
+public struct Bastion: Sendable, Decodable, Equatable {
+    /// 1-based, first hop first: bastion 1 is the one the host reaches.
+    public var index: Int
+    /// Its alias in the sandbox's `ssh_config` (`PREFIX-bastionK`).
+    public var name: String
+    public var address: String
+    public var sshPort: Int
+    public var netnsPath: String
+    /// The host folder holding its host keys, `sshd_config` and `sshd.log`.
+    public var dir: String
+    public var sshdConfig: String
+    public var sshdLog: String
+
+    enum CodingKeys: String, CodingKey {
+        case index, name, address, dir
+        case sshPort = "ssh_port", netnsPath = "netns_path", sshdConfig = "sshd_config", sshdLog = "sshd_log"
+    }
+}
+
+extension Sandbox {
+    /// Bastion `index` (1-based), or `noSuchBastion`.
+    public func bastion(_ index: Int) throws(SandboxError) -> Bastion {
+        guard let bastion = bastions.first(where: { $0.index == index }) else {
+            throw SandboxError(.noSuchBastion, "sandbox \(prefix) has no bastion \(index); it has \(bastions.count) (scripts/sandbox up N --bastion K)")
+        }
+        return bastion
+    }
+
+    /// How many logins bastion `index`'s sshd has accepted since the sandbox came up
+    /// (its "Accepted publickey for …" log lines).
+    public func acceptedLogins(onBastion index: Int = 1) throws(SandboxError) -> Int {
+        let log = try bastion(index).sshdLog
+        guard let data = FileManager.default.contents(atPath: log) else {
+            throw SandboxError(.notUp, "cannot read \(log); is sandbox \(prefix) up with --bastion?")
+        }
+        // sshd -E ends lines with "\r\n", one Character in Swift: split on any newline.
+        return String(decoding: data, as: UTF8.self).split(whereSeparator: \.isNewline).filter { $0.contains("Accepted ") }.count
+    }
+
+    /// The real `ssh` client to node `index` through every bastion (`ssh -J`),
+    /// with the sandbox's `ssh_config` so each hop gets the key and strict host-key checking.
+    public func sshThroughBastions(toNode index: Int, user: String = "root", _ command: String,
+                                   stdin: Data? = nil) async throws(SandboxError) -> CommandResult {
+        guard let node = nodes.first(where: { $0.index == index }) else {
+            throw SandboxError(.noSuchNode, "sandbox \(prefix) has no node \(index); it has \(nodes.count)")
+        }
+        guard let proxyJump else {
+            throw SandboxError(.noSuchBastion, "sandbox \(prefix) has no bastion; bring it up with --bastion")
+        }
+        return try await SandboxProcess.run("/usr/bin/ssh", [
+            "-F", sshConfigFile, "-J", proxyJump, "-p", String(node.sshPort), "\(user)@\(node.address)", command,
+        ], stdin: stdin)
+    }
+
+    /// Runs `command` with `sh -c` in bastion `index`'s network namespace, as root
+    /// (e.g. to check what that hop can reach).
+    public func run(onBastion index: Int, _ command: String, stdin: Data? = nil) async throws(SandboxError) -> CommandResult {
+        try await SandboxProcess.run("/usr/bin/nsenter", ["--net=\(try bastion(index).netnsPath)", "/bin/sh", "-c", command],
+                                     stdin: stdin)
+    }
+
+    /// Kills every sshd of bastion `index` (listener and open sessions, as if the
+    /// jump host went down) and waits until none is left.
+    public func stopSSHD(onBastion index: Int) async throws(SandboxError) {
+        let netns = try bastion(index).netnsPath
+        // `ip netns pids` lists exactly the processes in the bastion's namespace: its sshd and their children.
+        let script = """
+            name=\(ShellQuote.quote(URL(fileURLWithPath: netns).lastPathComponent))
+            for n in $(seq 1 50); do
+                pids=$(ip netns pids "$name")
+                [ -z "$pids" ] && exit 0
+                kill -KILL $pids 2>/dev/null
+                sleep 0.1
+            done
+            echo "processes $pids in $name did not end" >&2; exit 1
+            """
+        let result = try await SandboxProcess.run("/bin/sh", ["-c", script])
+        guard result.succeeded else {
+            throw SandboxError(.spawnFailed, "bastion \(index) of sandbox \(prefix): sshd did not stop (\(result.stderrText))")
+        }
+    }
+
+    /// Starts bastion `index`'s sshd again (after `stopSSHD(onBastion:)`).
+    public func startSSHD(onBastion index: Int) async throws(SandboxError) {
+        let bastion = try bastion(index)
+        let result = try await SandboxProcess.run("/usr/bin/nsenter", [
+            "--net=\(bastion.netnsPath)", "/usr/sbin/sshd", "-f", bastion.sshdConfig, "-E", bastion.sshdLog,
+        ])
+        guard result.succeeded else {
+            throw SandboxError(.spawnFailed, "bastion \(index) of sandbox \(prefix): sshd did not start (\(result.stderrText))")
+        }
+    }
+}
+
 /// Why a sandbox operation failed; equal by code.
 public struct SandboxError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The kind of failure.
@@ -164,6 +274,7 @@ public struct SandboxError: Error, Sendable, Equatable, CustomStringConvertible 
         case downFailed = "sandbox.down-failed"
         case notUp = "sandbox.not-up"
         case noSuchNode = "sandbox.no-such-node"
+        case noSuchBastion = "sandbox.no-such-bastion"
         case spawnFailed = "sandbox.spawn-failed"
     }
 

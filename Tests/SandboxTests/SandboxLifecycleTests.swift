@@ -51,11 +51,33 @@ struct SandboxLifecycleTests {
         try await sandbox.down()
     }
 
-    /// What of sandbox `prefix` is still on the host: namespaces, links, mounts, live processes.
-    private func leftovers(of prefix: String) async throws -> [String] {
+    @Test func aSandboxBehindABastionGoesDownCompletely() async throws {
+        let sandbox = try await Sandbox.up(nodes: 1, name: "crbt", bastions: 1)
+        let subnets = [sandbox.subnet] + (sandbox.transitSubnet.map { [$0] } ?? [])
+        do {
+            #expect(subnets.count == 2)
+            let through = try await sandbox.sshThroughBastions(toNode: 1, "service demisto status")
+            #expect(through.succeeded, "\(through.stderrText)")
+            #expect(try await leftovers(of: "crbt", subnets: subnets).contains { $0.hasPrefix("netns crbt-b1") },
+                    "the check sees the bastion while it is up")
+        } catch {
+            try? await sandbox.down()
+            throw error
+        }
+        try await sandbox.down()
+        #expect(try await leftovers(of: "crbt", subnets: subnets) == [])
+    }
+
+    /// What of sandbox `prefix` is still on the host: namespaces, links, routes to
+    /// `subnets` (A.B.C.0/24), mounts, live processes.
+    private func leftovers(of prefix: String, subnets: [String] = []) async throws -> [String] {
         var found: [String] = []
+        let routes = try await SandboxProcess.run("/usr/sbin/ip", ["-4", "route", "show"]).stdoutText
+        found += routes.split(separator: "\n").filter { route in
+            subnets.contains { route.contains(String($0.dropLast("0/24".count))) }
+        }.map { "route \($0)" }
         let netns = try await SandboxProcess.run("/usr/sbin/ip", ["netns", "list"]).stdoutText
-        found += netns.split(separator: "\n").filter { $0.hasPrefix("\(prefix)-n") }.map { "netns \($0)" }
+        found += netns.split(separator: "\n").filter { $0.hasPrefix("\(prefix)-") }.map { "netns \($0)" }
         let links = try await SandboxProcess.run("/usr/sbin/ip", ["-o", "link", "show"]).stdoutText
         found += links.split(separator: "\n").compactMap { line -> String? in
             let name = line.split(separator: ":").dropFirst().first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""

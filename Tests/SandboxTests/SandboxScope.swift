@@ -7,13 +7,14 @@ import Testing
 struct SandboxScope: SuiteTrait, TestScoping {
     let nodes: Int
     let name: String
+    var bastions = 0
     var isRecursive: Bool { false }
 
     @TaskLocal static var current: Sandbox?
 
     func provideScope(for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void) async throws {
         guard Sandbox.isRoot else { return try await function() }
-        let sandbox = try await Sandbox.up(nodes: nodes, name: name)
+        let sandbox = try await Sandbox.up(nodes: nodes, name: name, bastions: bastions)
         do {
             try await Self.$current.withValue(sandbox) { try await function() }
         } catch {
@@ -31,5 +32,7 @@ struct SandboxScope: SuiteTrait, TestScoping {
 
 extension Trait where Self == SandboxScope {
     /// A sandbox of `nodes` nodes named `name` around the suite.
-    static func sandbox(nodes: Int, name: String) -> SandboxScope { SandboxScope(nodes: nodes, name: name) }
+    static func sandbox(nodes: Int, name: String, bastions: Int = 0) -> SandboxScope {
+        SandboxScope(nodes: nodes, name: name, bastions: bastions)
+    }
 }

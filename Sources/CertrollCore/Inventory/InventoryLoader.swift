@@ -5,9 +5,11 @@ import Yams
 ///
 /// Precedence, most specific first: the node's own `ssh:`/`xsoar:` keys, the
 /// cluster's, the inventory `defaults:`, then `~/.ssh/config` for the node's
-/// alias (HostName, User, Port, IdentityFile), then the built-in defaults.
-/// Whatever the inventory states wins; ssh_config fills what it leaves unsaid,
-/// as plain `ssh alias` would. `HostName` comes only from ssh_config.
+/// alias (HostName, User, Port, IdentityFile, ProxyJump, ProxyCommand), then
+/// the built-in defaults. Whatever the inventory states wins; ssh_config fills
+/// what it leaves unsaid, as plain `ssh alias` would. `HostName` comes only
+/// from ssh_config; `proxy_jump: none` turns off a ProxyJump or ProxyCommand
+/// that ssh_config gives the node.
 public struct InventoryLoader: Sendable {
     public var homeDirectory: String
     /// The ssh client config consulted for aliases; nil reads `~/.ssh/config`.
@@ -27,7 +29,7 @@ public struct InventoryLoader: Sendable {
     }
 
     public func parse(yaml: String, file: String) throws(InventoryError) -> Inventory {
-        let sshConfig = try SSHConfig.load(path: sshConfigPath ?? homeDirectory + "/.ssh/config")
+        let sshConfig = try SSHConfig.load(path: sshConfigPath ?? homeDirectory + "/.ssh/config", home: homeDirectory)
         return try Parser(file: file, home: homeDirectory, sshConfig: sshConfig).inventory(yaml)
     }
 }
@@ -47,7 +49,7 @@ private struct Parser {
     static let defaultsKeys = ["ssh", "xsoar"]
     static let clusterKeys = ["name", "fqdn", "endpoints", "after_success", "nodes", "ssh", "xsoar"]
     static let nodeKeys = ["host", "role", "ssh", "xsoar"]
-    static let sshKeys = ["user", "port", "identity", "known_hosts", "host_key_policy", "connect_timeout", "become"]
+    static let sshKeys = ["user", "port", "identity", "known_hosts", "host_key_policy", "connect_timeout", "become", "proxy_jump"]
     static let xsoarKeys = [
         "service", "stop_command", "start_command", "status_command", "cert_path", "key_path", "conf_path",
         "otc_path", "owner", "group", "https_port", "start_timeout", "work_dir",
@@ -199,15 +201,17 @@ private struct Parser {
                             line: pick("become", ssh: true)?.line)
         }
         let identity = pick("identity", ssh: true)?.value.map { PathText.expandingTilde($0, home: home) } ?? entry.identityFile
+        let user = pick("user", ssh: true)?.value ?? entry.user ?? "root"
+        let proxy = try self.proxy(stated: pick("proxy_jump", ssh: true), entry: entry, user: user, identity: identity)
         let ssh = SSHSettings(
             hostName: entry.hostName ?? host,
-            user: pick("user", ssh: true)?.value ?? entry.user ?? "root",
+            user: user,
             port: try int("port", ssh: true, fallback: entry.port ?? 22),
             identity: identity,
             knownHosts: PathText.expandingTilde(text("known_hosts", ssh: true, fallback: "~/.ssh/known_hosts"), home: home),
             hostKeyPolicy: policy,
             connectTimeout: try duration("connect_timeout", ssh: true, fallback: .seconds(10)),
-            become: become)
+            become: become, proxyJump: proxy.jump, proxyCommand: proxy.command)
 
         let d = XSOARSettings.defaults
         let service = text("service", ssh: false, fallback: d.service)
@@ -229,6 +233,23 @@ private struct Parser {
             startTimeout: try duration("start_timeout", ssh: false, fallback: d.startTimeout),
             workDir: try path("work_dir", pick("work_dir", ssh: false), fallback: d.workDir))
         return ClusterNode(host: host, role: role, ssh: ssh, xsoar: xsoar)
+    }
+
+    /// The node's way through jump hosts: the inventory's `proxy_jump` when
+    /// stated (`none`: direct), else ssh_config's ProxyJump or ProxyCommand.
+    private func proxy(stated: (value: String?, line: Int?)?, entry: SSHConfig.Entry, user: String,
+                       identity: String?) throws(InventoryError) -> (jump: [JumpHost], command: String?) {
+        let resolver = JumpResolver(sshConfig: sshConfig, home: home, nodeUser: user, nodeIdentity: identity)
+        if let stated, let text = stated.value {
+            let hops = try JumpResolver.parse(text, code: .badValue, file: file, line: stated.line)
+            return (try resolver.chain(hops ?? []), nil)
+        }
+        guard let location = entry.proxyLocation else { return ([], nil) }
+        if let command = entry.proxyCommand {
+            return ([], command.lowercased() == "none" ? nil : command)
+        }
+        let hops = try JumpResolver.parse(entry.proxyJump ?? "none", code: .badSSHConfig, file: location.file, line: location.line)
+        return (try resolver.chain(hops ?? []), nil)
     }
 
     private func path(_ key: String, _ stated: (value: String?, line: Int?)?, fallback: String) throws(InventoryError) -> String {
