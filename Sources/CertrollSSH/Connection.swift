@@ -36,6 +36,7 @@ final class Connection {
                      logger: Logger) throws -> Connection {
         let session = try establish(name: node, settings: settings, secrets: secrets, keepalive: timeouts.keepalive,
                                     socket: link.fd, logger: logger)
+        session.via = settings.proxyJump.map(\.description)
         let connection = Connection(node: node, settings: settings, timeouts: timeouts, session: session, logger: logger)
         connection.link = link
         return connection

@@ -11,12 +11,14 @@ import Yams
 /// from ssh_config; `proxy_jump: none` turns off a ProxyJump or ProxyCommand
 /// that ssh_config gives the node.
 public struct InventoryLoader: Sendable {
+    /// `~`: `$HOME`, else the account's home folder (as the SSH layer expands `~`).
     public var homeDirectory: String
     /// The ssh client config consulted for aliases; nil reads `~/.ssh/config`.
     public var sshConfigPath: String?
 
     public init(homeDirectory: String? = nil, sshConfigPath: String? = nil) {
-        self.homeDirectory = homeDirectory ?? NSHomeDirectory()
+        self.homeDirectory = homeDirectory
+            ?? ProcessInfo.processInfo.environment["HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? NSHomeDirectory()
         self.sshConfigPath = sshConfigPath
     }
 

@@ -44,8 +44,15 @@ struct LibSSH2Error: Error {
     }
 
     /// The error for the user, naming the node and what was being done.
-    func sshError(node: String, step: String, code: SSHError.Code = .channel) -> SSHError {
+    /// `via`: the jump hosts the connection runs through ("bastion NAME"), named when it is lost.
+    func sshError(node: String, step: String, code: SSHError.Code = .channel, via: [String] = []) -> SSHError {
         if isConnectionLoss {
+            if !via.isEmpty {
+                let hops = via.joined(separator: ", ")
+                return SSHError.connect(
+                    node: node, reason: "the connection was lost while \(step) (\(message)); it runs through \(hops)",
+                    fix: "check that \(hops) and sshd on the node still run and the network path is up, then retry")
+            }
             return SSHError.connect(node: node, reason: "the connection was lost while \(step) (\(message))",
                                     fix: "check that sshd still runs on the node and the network path is up, then retry")
         }

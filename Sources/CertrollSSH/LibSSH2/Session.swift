@@ -15,6 +15,8 @@ final class Session {
     /// For the handle classes of this folder only.
     let raw: OpaquePointer
     let socket: Int32
+    /// The jump hosts this session's bytes pass through ("bastion NAME"), for messages.
+    var via: [String] = []
     /// Set once the socket or the protocol state is unusable.
     private(set) var broken = false
     private var keepaliveEnabled = false
@@ -137,7 +139,7 @@ final class Session {
             return try LibSSH2Error.check(rc, session: self)
         } catch {
             if error.breaksSession { broken = true }
-            throw error.sshError(node: node, step: deadline.step, code: code)
+            throw error.sshError(node: node, step: deadline.step, code: code, via: via)
         }
     }
 
