@@ -54,7 +54,7 @@ struct StatusScanner: Sendable {
         let names = target.cluster.fqdn
         let chain: ServedChain
         do {
-            chain = try await connector.probe(node.ssh, port: port, serverName: names.first, timeout: node.ssh.connectTimeout)
+            chain = try await connector.probe(node.host, node.ssh, port: port, serverName: names.first, timeout: node.ssh.connectTimeout)
         } catch let error as TLSError {
             return .failure(ObservationFailure(
                 "node \(node.host): no TLS handshake with \(host):\(port): \(error.reason); check that the service runs (\(node.xsoar.statusCommand))."))

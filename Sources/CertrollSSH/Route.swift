@@ -7,8 +7,8 @@ public import Logging
 #endif
 
 /// What carries a session's bytes: a socket, and what must end with it (a
-/// ProxyCommand's process).
-final class Link {
+/// ProxyCommand's process). Used by the one thread that owns the session.
+final class Link: @unchecked Sendable {
     let fd: Int32
     private var process: Process?
 
@@ -38,6 +38,8 @@ public final class JumpHosts: @unchecked Sendable {
         var hops: [JumpHost]
         var knownHosts: String
         var policy: HostKeyPolicy
+        /// Set for a node's own session over its ProxyCommand (`hops` is then empty).
+        var proxyCommand: String?
     }
 
     private let lock = NSLock()
@@ -63,6 +65,23 @@ public final class JumpHosts: @unchecked Sendable {
         }
     }
 
+    /// A socket that reaches `host:port` from the node itself, through a session
+    /// to the node over its ProxyCommand (kept and shared like a jump host's).
+    func tunnelThroughNode(_ node: String, settings: SSHSettings, to host: String, port: Int, secrets: SSHSecrets,
+                           timeouts: SSHTimeouts, logger: Logger) throws -> Int32 {
+        guard let command = settings.proxyCommand else { preconditionFailure("a node without ProxyCommand") }
+        let key = Key(hops: [], knownHosts: settings.knownHosts, policy: settings.hostKeyPolicy, proxyCommand: command)
+        let session: JumpSession = lock.withLock {
+            if let existing = sessions[key], !existing.isFinished { return existing }
+            let created = JumpSession(name: node, subject: .node, settings: settings, secrets: secrets, timeouts: timeouts,
+                                      logger: logger) { try ProxyCommand.start(command, node: node, settings: settings, logger: logger) }
+            sessions[key] = created
+            started += 1
+            return created
+        }
+        return try session.tunnel(to: host, port: port, timeout: settings.connectTimeout)
+    }
+
     /// The session to the last hop, creating the missing ones hop by hop; `reused`
     /// when the last one was already up.
     private func session(for settings: SSHSettings, secrets: SSHSecrets, timeouts: SSHTimeouts,
@@ -72,7 +91,8 @@ public final class JumpHosts: @unchecked Sendable {
             var reused = false
             for index in settings.proxyJump.indices {
                 let hop = settings.proxyJump[index]
-                let key = Key(hops: Array(settings.proxyJump[...index]), knownHosts: settings.knownHosts, policy: settings.hostKeyPolicy)
+                let key = Key(hops: Array(settings.proxyJump[...index]), knownHosts: settings.knownHosts, policy: settings.hostKeyPolicy,
+                              proxyCommand: nil)
                 if let existing = sessions[key], !existing.isFinished {
                     previous = existing
                     reused = true
@@ -82,10 +102,10 @@ public final class JumpHosts: @unchecked Sendable {
                     hostName: hop.hostName, user: hop.user, port: hop.port, identity: hop.identity,
                     knownHosts: settings.knownHosts, hostKeyPolicy: settings.hostKeyPolicy, connectTimeout: settings.connectTimeout)
                 let timeout = settings.connectTimeout
-                let link: @Sendable () throws -> Int32 = if let before = previous {
-                    { try before.tunnel(to: hop.hostName, port: hop.port, timeout: timeout) }
+                let link: @Sendable () throws -> Link = if let before = previous {
+                    { Link(fd: try before.tunnel(to: hop.hostName, port: hop.port, timeout: timeout)) }
                 } else {
-                    { try TCPConnect.open(node: hop.name, host: hop.hostName, port: hop.port, timeout: timeout) }
+                    { Link(fd: try TCPConnect.open(node: hop.name, host: hop.hostName, port: hop.port, timeout: timeout)) }
                 }
                 let created = JumpSession(name: hop.name, settings: hopSettings, secrets: secrets, timeouts: timeouts,
                                           logger: logger, link: link)
@@ -115,13 +135,18 @@ public enum SSHRoute {
         return Link(fd: try TCPConnect.open(node: node, host: settings.hostName, port: settings.port, timeout: settings.connectTimeout))
     }
 
-    /// A connected socket to `settings.hostName:port` through the node's jump hosts;
-    /// nil when the node has none (connect directly). Blocking: call it off the
-    /// cooperative pool.
+    /// A connected socket to `settings.hostName:port` the way SSH reaches the node:
+    /// through its jump hosts, or with a ProxyCommand through the node's own sshd
+    /// (to its own `hostName`); nil when it is reached directly (connect yourself).
+    /// Blocking: call it off the cooperative pool.
     public static func tunnel(
-        to port: Int, of settings: SSHSettings, secrets: SSHSecrets, timeouts: SSHTimeouts = SSHTimeouts(),
+        to port: Int, of settings: SSHSettings, node: String, secrets: SSHSecrets, timeouts: SSHTimeouts = SSHTimeouts(),
         jumps: JumpHosts = .shared, logger: Logger = Logger(label: "certroll.ssh")
     ) throws -> Int32? {
+        if settings.proxyCommand != nil {
+            return try jumps.tunnelThroughNode(node, settings: settings, to: settings.hostName, port: port, secrets: secrets,
+                                               timeouts: timeouts, logger: logger)
+        }
         guard !settings.proxyJump.isEmpty else { return nil }
         return try jumps.tunnel(for: settings, to: settings.hostName, port: port, secrets: secrets, timeouts: timeouts, logger: logger)
     }

@@ -56,7 +56,7 @@ struct JumpHostTests {
         #expect(acceptedLogins(jump) == 1, "one login to the jump host for six nodes")
 
         // Any port behind the jump host: here the node's sshd answers with its banner.
-        let fd = try #require(try SSHRoute.tunnel(to: node.port, of: settings, secrets: SSHSecrets(), jumps: jumps))
+        let fd = try #require(try SSHRoute.tunnel(to: node.port, of: settings, node: "node-t", secrets: SSHSecrets(), jumps: jumps))
         defer { close(fd) }
         var banner = [UInt8](repeating: 0, count: 64)
         var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)

@@ -148,7 +148,12 @@ struct BastionRolloutTests {
         let plan = try await certroll(["plan", "-i", inventory, "--cert", f.cert, "--key", f.key, "--state-dir", f.state],
                                       environment: ["HOME": home.path])
         #expect(plan.status == 0, "\(plan.stdout)\n\(plan.stderr)")
+        #expect(!(plan.stdout + plan.stderr).contains("nothing answered TLS"), "the TLS check went through it too:\n\(plan.stdout)")
         #expect(try logins(sandbox)[sandbox.bastions.count - 1] > before[sandbox.bastions.count - 1], "the session went through the bastion")
+        let status = try await certroll(["status", "-i", inventory, "--json"], environment: ["HOME": home.path])
+        #expect([0, 1].contains(status.status), "\(status.stdout)\n\(status.stderr)")
+        let leaf = try await served(sandbox)[0]
+        #expect(status.stdout.lowercased().replacingOccurrences(of: ":", with: "").contains(leaf), "status shows \(leaf):\n\(status.stdout)")
     }
 
     @Test func aChangedBastionHostKeyIsRefusedAtPreflightNamingIt() async throws {

@@ -18,7 +18,7 @@ struct SSHConnector: HostConnector {
 
     /// A connected, authenticated host for `node`.
     func host(for node: ClusterNode) async throws -> SSHHost {
-        routes.record(node.ssh)
+        routes.record(node)
         return try await SSHHost.connect(name: node.host, settings: node.ssh, secrets: secrets, logger: logger)
     }
 
@@ -26,12 +26,12 @@ struct SSHConnector: HostConnector {
         try await host(for: node)
     }
 
-    /// A TLS handshake with `port` of the node `settings` describe, through its
-    /// jump hosts when it has any. Off the cooperative pool.
-    func probe(_ settings: SSHSettings, port: Int, serverName: String?, timeout: Duration) async throws -> ServedChain {
+    /// A TLS handshake with `port` of `node`, reached as its SSH is (through its
+    /// jump hosts, or its ProxyCommand). Off the cooperative pool.
+    func probe(_ node: String, _ settings: SSHSettings, port: Int, serverName: String?, timeout: Duration) async throws -> ServedChain {
         let (secrets, logger) = (self.secrets, self.logger)
         return try await Blocking.run("certroll.tls-probe") { () throws -> ServedChain in
-            guard let socket = try SSHRoute.tunnel(to: port, of: settings, secrets: secrets, logger: logger) else {
+            guard let socket = try SSHRoute.tunnel(to: port, of: settings, node: node, secrets: secrets, logger: logger) else {
                 return try OpenSSLTLSProbe.probeBlocking(host: settings.hostName, port: port, serverName: serverName, timeout: timeout)
             }
             return try OpenSSLTLSProbe.probeBlocking(socket: socket, host: settings.hostName, port: port, serverName: serverName, timeout: timeout)
@@ -48,23 +48,23 @@ struct RoutedTLSProbe: TLSProbe {
     var connector: SSHConnector
 
     func probe(host: String, port: Int, serverName: String?, timeout: Duration) async throws -> ServedChain {
-        if let settings = connector.routes[host] {
-            return try await connector.probe(settings, port: port, serverName: serverName, timeout: timeout)
+        if let node = connector.routes[host] {
+            return try await connector.probe(node.host, node.ssh, port: port, serverName: serverName, timeout: timeout)
         }
         return try await OpenSSLTLSProbe().probe(host: host, port: port, serverName: serverName, timeout: timeout)
     }
 }
 
-/// Each node's SSH settings by the address it is dialled at, as nodes are reached.
+/// Each node by the address it is dialled at, as nodes are reached.
 final class RouteBook: @unchecked Sendable {
     private let lock = NSLock()
-    private var byAddress: [String: SSHSettings] = [:]
+    private var byAddress: [String: ClusterNode] = [:]
 
-    func record(_ settings: SSHSettings) {
-        lock.withLock { byAddress[settings.hostName] = settings }
+    func record(_ node: ClusterNode) {
+        lock.withLock { byAddress[node.ssh.hostName] = node }
     }
 
-    subscript(address: String) -> SSHSettings? {
+    subscript(address: String) -> ClusterNode? {
         lock.withLock { byAddress[address] }
     }
 }

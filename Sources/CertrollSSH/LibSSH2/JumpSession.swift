@@ -20,6 +20,9 @@ import Logging
 final class JumpSession: @unchecked Sendable {
     /// The jump host as written (for messages).
     let name: String
+    /// Whom errors speak of: a bastion, or the node itself when its own session
+    /// carries a tunnel (a node reached through ProxyCommand).
+    private let subject: SSHError.Subject
     private let lock = NSLock()
     private var queue: [TunnelRequest] = []
     private var failure: SSHError?
@@ -30,9 +33,10 @@ final class JumpSession: @unchecked Sendable {
 
     /// Starts logging in at once, on its own thread. `link` gives the connected
     /// socket to the jump host (TCP, or a tunnel through the previous hop).
-    init(name: String, settings: SSHSettings, secrets: SSHSecrets, timeouts: SSHTimeouts, logger: Logger,
-         link: @escaping @Sendable () throws -> Int32) {
+    init(name: String, subject: SSHError.Subject = .bastion, settings: SSHSettings, secrets: SSHSecrets, timeouts: SSHTimeouts,
+         logger: Logger, link: @escaping @Sendable () throws -> Link) {
         self.name = name
+        self.subject = subject
         var fds: [Int32] = [0, 0]
         precondition(pipe(&fds) == 0, "pipe failed")
         for fd in fds {
@@ -61,7 +65,7 @@ final class JumpSession: @unchecked Sendable {
     func tunnel(to host: String, port: Int, timeout: Duration) throws -> Int32 {
         let request = TunnelRequest(host: host, port: port, deadline: .now + timeout, timeout: timeout)
         let refused: SSHError? = lock.withLock {
-            if finished { return failure ?? SSHError.connect(node: name, reason: "the connection was closed").onBastion() }
+            if finished { return failure ?? said(SSHError.connect(node: name, reason: "the connection was closed")) }
             queue.append(request)
             return nil
         }
@@ -74,22 +78,30 @@ final class JumpSession: @unchecked Sendable {
     // MARK: - The session's thread
 
     private func run(settings: SSHSettings, secrets: SSHSecrets, timeouts: SSHTimeouts, logger: Logger,
-                     link: @Sendable () throws -> Int32) {
+                     link makeLink: @Sendable () throws -> Link) {
         let session: Session
+        let link: Link
         do {
+            link = try makeLink()
             session = try Connection.establish(name: name, settings: settings, secrets: secrets, keepalive: timeouts.keepalive,
-                                               socket: try link(), logger: logger)
+                                               socket: link.fd, logger: logger)
         } catch let error as SSHError {
-            end(error.subject == .bastion ? error : error.onBastion())
+            end(error.subject == .bastion || subject == .node ? error : error.onBastion())
             return
         } catch {
-            end(SSHError.connect(node: name, reason: "\(error)").onBastion())
+            end(said(SSHError.connect(node: name, reason: "\(error)")))
             return
         }
+        defer { link.close() }
         logger.debug("jump host ready", metadata: [SSHLog.node: "\(name)"])
         let lost = pump(session, keepalive: timeouts.keepalive)
         end(lost)
         if lost == nil { session.disconnect(Deadline("logging out of \(name)", within: .seconds(2))) }
+    }
+
+    /// `error` said of this session's subject.
+    private func said(_ error: SSHError) -> SSHError {
+        subject == .bastion ? error.onBastion() : error
     }
 
     /// Marks the session finished and fails every request still waiting.
@@ -100,7 +112,7 @@ final class JumpSession: @unchecked Sendable {
             defer { queue = [] }
             return queue
         }
-        let reason = error ?? SSHError.connect(node: name, reason: "the connection was closed").onBastion()
+        let reason = error ?? said(SSHError.connect(node: name, reason: "the connection was closed"))
         for request in waiting { request.finish(.failure(reason)) }
     }
 
@@ -126,7 +138,7 @@ final class JumpSession: @unchecked Sendable {
             for channel in closing { libssh2_channel_free(channel) }
         }
         func lostError(_ e: LibSSH2Error) -> SSHError {
-            e.sshError(node: name, step: "carrying tunnels", code: .connect).onBastion()
+            said(e.sshError(node: name, step: "carrying tunnels", code: .connect))
         }
         func mayRun(_ candidate: Owed) -> Bool { owed == nil || owed == candidate }
         /// After a call that would block: it owes the rest of a packet, or it no longer does.
@@ -147,8 +159,8 @@ final class JumpSession: @unchecked Sendable {
             if opening == nil && owed == nil { opening = lock.withLock { queue.isEmpty ? nil : queue.removeFirst() } }
             if let request = opening, mayRun(.open) {
                 if ContinuousClock.now >= request.deadline && owed == nil {
-                    request.finish(.failure(SSHError.timeout(node: name, step: "opening a tunnel to \(request.host):\(request.port)",
-                                                             after: request.timeout).onBastion()))
+                    request.finish(.failure(said(SSHError.timeout(node: name, step: "opening a tunnel to \(request.host):\(request.port)",
+                                                                  after: request.timeout))))
                     opening = nil
                     progress = true
                 } else if let channel = libssh2_channel_direct_tcpip_ex(session.raw, request.host, Int32(request.port), "127.0.0.1", 22) {
@@ -158,8 +170,8 @@ final class JumpSession: @unchecked Sendable {
                         request.finish(.success(theirs))
                     } else {
                         closing.append(channel)
-                        request.finish(.failure(SSHError.channel(
-                            node: name, reason: "no socketpair for a tunnel: \(String(cString: strerror(errno)))").onBastion()))
+                        request.finish(.failure(said(SSHError.channel(
+                            node: name, reason: "no socketpair for a tunnel: \(String(cString: strerror(errno)))"))))
                     }
                     opening = nil
                     progress = true
@@ -171,8 +183,8 @@ final class JumpSession: @unchecked Sendable {
                         if e.isConnectionLoss { return lostError(e) }
                         request.finish(.failure(SSHError(
                             .connect, node: name, reason: "cannot reach \(request.host) port \(request.port) through it (\(e.message))",
-                            fix: "check that the node is up and that the bastion may forward TCP to it (AllowTcpForwarding in its sshd_config)",
-                            subject: .bastion)))
+                            fix: "check that the service is up and that sshd there may forward TCP (AllowTcpForwarding in its sshd_config)",
+                            subject: subject)))
                         opening = nil
                         progress = true
                     }
