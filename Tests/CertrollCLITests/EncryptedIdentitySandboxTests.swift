@@ -16,23 +16,8 @@ struct EncryptedIdentitySandboxTests {
         try await Blocking.run { () throws -> Certroll.Result in try Certroll.run(arguments, environment: environment) }
     }
 
-    func served(_ sandbox: Sandbox) async throws -> [String] {
-        var result: [String] = []
-        for node in sandbox.nodes {
-            result.append(try await OpenSSLTLSProbe().probe(host: node.address, port: node.httpsPort, serverName: nil, timeout: .seconds(5)).leafFingerprint)
-        }
-        return result
-    }
-
     @Test func anEncryptedIdentityAuthenticatesAPairRolloutWithoutAnAgent() async throws {
-        let sandbox = try await Sandbox.up(nodes: 2, name: "crsshk")
-        do {
-            try await scenario(sandbox)
-        } catch {
-            try? await sandbox.down()
-            throw error
-        }
-        try await sandbox.down()
+        try await Sandbox.with(nodes: 2, name: "crsshk") { try await scenario($0) }
     }
 
     func scenario(_ sandbox: Sandbox) async throws {
@@ -73,7 +58,7 @@ struct EncryptedIdentitySandboxTests {
         // From the file.
         let fromFile = try await certroll(common + ["--ssh-key-passphrase-file", passphraseFile], environment: noAgent)
         #expect(fromFile.status == 0, "\(fromFile.stdout)\n\(fromFile.stderr)")
-        #expect(try await served(sandbox) == [pki.leaf.fingerprintSHA256, pki.leaf.fingerprintSHA256])
+        #expect(try await sandbox.servedLeaves() == [pki.leaf.fingerprintSHA256, pki.leaf.fingerprintSHA256])
 
         // From the environment (--force: the same certificate again, rolled out anyway).
         var environment = noAgent
@@ -83,7 +68,7 @@ struct EncryptedIdentitySandboxTests {
         #expect(fromEnvironment.status == 0, "\(fromEnvironment.stdout)\n\(fromEnvironment.stderr)")
         let restarted = [try await sandbox.serverPID(onNode: 1), try await sandbox.serverPID(onNode: 2)]
         #expect(zip(pids, restarted).allSatisfy { $0 != nil && $1 != nil && $0 != $1 }, "the forced run restarted both nodes")
-        #expect(try await served(sandbox) == [pki.leaf.fingerprintSHA256, pki.leaf.fingerprintSHA256])
+        #expect(try await sandbox.servedLeaves() == [pki.leaf.fingerprintSHA256, pki.leaf.fingerprintSHA256])
 
         let (hits, samples) = watcher.stop()
         #expect(samples > 5)

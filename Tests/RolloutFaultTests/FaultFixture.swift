@@ -58,14 +58,7 @@ let longTests = ProcessInfo.processInfo.environment["CERTROLL_LONG_TESTS"] == "1
 /// Brings a sandbox up, runs `body`, and brings it down whether `body` passed or threw.
 func withSandbox(nodes: Int, name: String, clusterSize: Int? = nil,
                  _ body: (Sandbox) async throws -> Void) async throws {
-    let sandbox = try await Sandbox.up(nodes: nodes, name: name, clusterSize: clusterSize)
-    do {
-        try await body(sandbox)
-    } catch {
-        try? await sandbox.down()
-        throw error
-    }
-    try await sandbox.down()
+    try await Sandbox.with(nodes: nodes, name: name, clusterSize: clusterSize, body)
 }
 
 /// Which of the two certificates a consistent cluster ended on.

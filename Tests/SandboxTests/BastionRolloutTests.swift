@@ -50,6 +50,22 @@ struct BastionRolloutTests {
         return result
     }
 
+    /// An inventory of one cluster whose hosts are ssh_config aliases, with the sandbox's key and known_hosts.
+    func aliasInventory(_ sandbox: Sandbox, _ f: Files, cluster: String, primary: String, backup: String? = nil) throws -> String {
+        let backupLine = backup.map { "\n          - { host: \($0), role: backup }" } ?? ""
+        return try TestPKI.write("""
+            defaults:
+              ssh:
+                identity: \(sandbox.identityFile)
+                known_hosts: \(sandbox.knownHostsFile)
+            clusters:
+              - name: \(cluster)
+                nodes:
+                  - { host: \(primary), role: primary }\(backupLine)
+
+            """, to: f.dir, "\(cluster).yaml", mode: 0o644)
+    }
+
     func logins(_ sandbox: Sandbox) throws -> [Int] {
         try sandbox.bastions.map { try sandbox.acceptedLogins(onBastion: $0.index) }
     }
@@ -100,18 +116,7 @@ struct BastionRolloutTests {
 
             """
         try hops.write(to: home.appendingPathComponent(".ssh/conf.d/hops.conf"), atomically: true, encoding: .utf8)
-        let inventory = try TestPKI.write("""
-            defaults:
-              ssh:
-                identity: \(sandbox.identityFile)
-                known_hosts: \(sandbox.knownHostsFile)
-            clusters:
-              - name: crbr-alias
-                nodes:
-                  - { host: xsoar-one, role: primary }
-                  - { host: xsoar-two, role: backup }
-
-            """, to: f.dir, "aliases.yaml", mode: 0o644)
+        let inventory = try aliasInventory(sandbox, f, cluster: "crbr-alias", primary: "xsoar-one", backup: "xsoar-two")
         let status = try await certroll(["status", "-i", inventory, "--json"], environment: ["HOME": home.path])
         #expect([0, 1].contains(status.status), "\(status.stdout)\n\(status.stderr)")
         for leaf in try await served(sandbox) {
@@ -133,17 +138,7 @@ struct BastionRolloutTests {
               ProxyCommand ssh -F \(sandbox.sshConfigFile) -W %h:%p \(last)
 
             """.write(to: home.appendingPathComponent(".ssh/config"), atomically: true, encoding: .utf8)
-        let inventory = try TestPKI.write("""
-            defaults:
-              ssh:
-                identity: \(sandbox.identityFile)
-                known_hosts: \(sandbox.knownHostsFile)
-            clusters:
-              - name: crbr-pc
-                nodes:
-                  - { host: xsoar-pc, role: primary }
-
-            """, to: f.dir, "proxycommand.yaml", mode: 0o644)
+        let inventory = try aliasInventory(sandbox, f, cluster: "crbr-pc", primary: "xsoar-pc")
         let before = try logins(sandbox)
         let plan = try await certroll(["plan", "-i", inventory, "--cert", f.cert, "--key", f.key, "--state-dir", f.state],
                                       environment: ["HOME": home.path])
