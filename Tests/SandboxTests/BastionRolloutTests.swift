@@ -52,7 +52,7 @@ struct BastionRolloutTests {
 
     /// An inventory of one cluster whose hosts are ssh_config aliases, with the sandbox's key and known_hosts.
     func aliasInventory(_ sandbox: Sandbox, _ f: Files, cluster: String, primary: String, backup: String? = nil) throws -> String {
-        let backupLine = backup.map { "\n          - { host: \($0), role: backup }" } ?? ""
+        let backupLine = backup.map { "\n      - { host: \($0), role: backup }" } ?? ""
         return try TestPKI.write("""
             defaults:
               ssh:
