@@ -32,10 +32,7 @@ let package = Package(
 
         .target(
             name: "CertrollCore",
-            dependencies: [
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "Yams", package: "Yams"),
-            ],
+            dependencies: [.product(name: "Yams", package: "Yams")],
             swiftSettings: settings),
         .target(
             name: "CertrollPKI",

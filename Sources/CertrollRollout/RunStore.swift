@@ -1,3 +1,4 @@
+import CertrollCore
 public import Foundation
 
 /// The state directory: `runs/RUN_ID/{journal.jsonl,report.json,log}`.
@@ -25,7 +26,7 @@ public struct RunStore: Sendable {
         f.locale = Locale(identifier: "en_US_POSIX")
         f.timeZone = TimeZone(identifier: "UTC")
         f.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
-        let random = (0..<3).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
+        let random = Hex.encode((0..<3).map { _ in UInt8.random(in: 0...255) })
         return f.string(from: now) + "-" + random
     }
 

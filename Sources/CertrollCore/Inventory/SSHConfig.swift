@@ -104,7 +104,7 @@ public struct SSHConfig: Sendable, Equatable {
     }
 
     /// `*` any run, `?` one character; case-insensitive like OpenSSH host matching.
-    static func glob(_ pattern: String, _ text: String) -> Bool {
+    public static func glob(_ pattern: String, _ text: String) -> Bool {
         let p = Array(pattern.lowercased()), t = Array(text.lowercased())
         var pi = 0, ti = 0, star = -1, mark = 0
         while ti < t.count {
@@ -142,5 +142,10 @@ public enum PathText {
         if path == "~" { return home }
         if path.hasPrefix("~/") { return home + path.dropFirst() }
         return path
+    }
+
+    /// The same under this process's home (`HOME`, else the password database's).
+    public static func expandingTilde(_ path: String) -> String {
+        expandingTilde(path, home: ProcessInfo.processInfo.environment["HOME"] ?? NSHomeDirectory())
     }
 }
