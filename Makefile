@@ -50,7 +50,7 @@ release: deps
 	$(RELEASE)
 
 # Rebuilt only when a source is newer, so `sudo make install` after
-# `make release` does not run swift build as root in your .build.
+# `make release` does not run swift build as root in your checkout.
 $(RELEASE_BIN): Package.swift $(shell find Sources Plugins -type f)
 	@scripts/install-deps
 	$(RELEASE)
