@@ -60,7 +60,10 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            swiftSettings: settings),
+            swiftSettings: settings,
+            plugins: ["GitCommit"]),
+        // `certroll --version` names the commit it was built from.
+        .plugin(name: "GitCommit", capability: .buildTool(), path: "Plugins/GitCommit"),
         .executableTarget(
             name: "certroll",
             dependencies: [

@@ -26,6 +26,7 @@ public struct CertrollCommand: AsyncParsableCommand {
             line: use the --…-file options, the CERTROLL_… environment variables, or answer \
             the prompt on a terminal.
             """,
+        version: CertrollVersion.text,
         subcommands: subcommandTypes)
 
     public init() {}

@@ -37,6 +37,7 @@ enum RolloutHelpGolden {
           --state-dir <dir>       Where runs are journaled (else
                                   $XDG_STATE_HOME/certroll, else
                                   ~/.local/state/certroll).
+          --version               Show the version.
           -h, --help              Show help information.
 
         """#,
@@ -91,6 +92,7 @@ enum RolloutHelpGolden {
           --state-dir <dir>       Where runs are journaled (else
                                   $XDG_STATE_HOME/certroll, else
                                   ~/.local/state/certroll).
+          --version               Show the version.
           -h, --help              Show help information.
 
         """#,
@@ -125,6 +127,7 @@ enum RolloutHelpGolden {
           --state-dir <dir>       Where runs are journaled (else
                                   $XDG_STATE_HOME/certroll, else
                                   ~/.local/state/certroll).
+          --version               Show the version.
           -h, --help              Show help information.
 
         """#,
@@ -159,6 +162,7 @@ enum RolloutHelpGolden {
           --state-dir <dir>       Where runs are journaled (else
                                   $XDG_STATE_HOME/certroll, else
                                   ~/.local/state/certroll).
+          --version               Show the version.
           -h, --help              Show help information.
 
         """#,
@@ -174,6 +178,7 @@ enum RolloutHelpGolden {
           --state-dir <dir>       Where runs are journaled (else
                                   $XDG_STATE_HOME/certroll, else
                                   ~/.local/state/certroll).
+          --version               Show the version.
           -h, --help              Show help information.
 
         """#,
@@ -191,6 +196,7 @@ enum RolloutHelpGolden {
         OPTIONS:
           --name <name>           Sandbox name (1-8 lowercase letters or digits).
                                   (default: crdemo)
+          --version               Show the version.
           -h, --help              Show help information.
 
         """#,
