@@ -83,8 +83,11 @@ public struct NodeFacts: Sendable, Codable, Equatable {
     public var keySHA256: String?
     /// The current key is encrypted: a rollback needs an OTC for it.
     public var currentKeyEncrypted: Bool
-    /// The current key's passphrase was supplied and opens it.
+    /// A passphrase that opens the current key was supplied.
     public var currentKeyOpens: Bool
+    /// Which one opened it (nil in journals written before this was recorded:
+    /// the current-key passphrase).
+    public var currentKeyOpenedWith: KeyPassphraseSource? = nil
     /// The conf must be edited to point at cert_path/key_path.
     public var confNeedsEdit: Bool
     public var strayFiles: [String]

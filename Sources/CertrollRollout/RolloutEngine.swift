@@ -200,13 +200,13 @@ public struct RolloutEngine: Sendable {
             do {
                 let host = try await connector.connect(to: node)
                 hosts.append(host)
-                let p = Preflight(node: node, host: host, certificate: certificate, options: options, secrets: secrets,
-                                  keyInspector: keyInspector, certificateDates: certificateDates, probe: probe, runID: runID, now: now)
-                results.append(await p.run())
+                let gatherer = NodeFactGatherer(node: node, host: host, certificate: certificate, options: options, secrets: secrets,
+                                                keyInspector: keyInspector, certificateDates: certificateDates, probe: probe, now: now)
+                results.append(await Preflight(gatherer: gatherer, runID: runID).run())
             } catch {
                 hosts.append(nil)
                 results.append(NodePreflight(node: node.host, findings: [PreflightFinding(
-                    check: "connect", verdict: .fail, message: "node \(node.host): \(error); check the host, credentials and host key.")], facts: nil))
+                    check: .connect, verdict: .fail, message: "node \(node.host): \(error); check the host, credentials and host key.")], facts: nil))
             }
         }
         for r in results {
