@@ -16,13 +16,15 @@ public struct RolloutEngine: Sendable {
     public var logger: Logger
     public var controller: ControllerIdentity
     public var now: @Sendable () -> Date
+    /// Deadlines and polling while nodes stop and start.
+    public var clock: any RolloutClock
     /// Wraps the run's journal writer (fault injection in tests).
     public var journalDecorator: (@Sendable (any JournalWriter) -> any JournalWriter)?
 
     public init(connector: any HostConnector, probe: any TLSProbe, keyInspector: any KeyInspector,
                 certificateDates: (any CertificateDates)? = nil, hook: (any AfterSuccessHook)? = nil,
                 store: RunStore, logger: Logger, controller: ControllerIdentity = .current,
-                now: @escaping @Sendable () -> Date = { Date() },
+                now: @escaping @Sendable () -> Date = { Date() }, clock: any RolloutClock = ContinuousRolloutClock(),
                 journalDecorator: (@Sendable (any JournalWriter) -> any JournalWriter)? = nil) {
         self.connector = connector
         self.probe = probe
@@ -33,6 +35,7 @@ public struct RolloutEngine: Sendable {
         self.logger = logger
         self.controller = controller
         self.now = now
+        self.clock = clock
         self.journalDecorator = journalDecorator
     }
 
@@ -151,7 +154,7 @@ public struct RolloutEngine: Sendable {
                     otcWritten: progress.otcWritten, confStaged: progress.confStaged, certificate: nil,
                     chainFingerprints: history.header.chainFingerprints, secrets: secrets, options: options,
                     controller: self.controller, probe: self.probe, hook: self.hook, journal: journal, events: events,
-                    cancellation: cancellation, logger: self.logger, now: self.now)
+                    cancellation: cancellation, logger: self.logger, now: self.now, clock: self.clock)
                 let outcome = await ClusterDriver(context: ctx).run(mode: mode)
                 for h in hosts { await h?.close() }
                 return outcome
@@ -327,6 +330,6 @@ public struct RolloutEngine: Sendable {
         DriverContext(runID: runID, cluster: cluster, hosts: hosts, facts: facts, backups: [:], otcWritten: [:], confStaged: [:],
                       certificate: certificate, chainFingerprints: chainFingerprints, secrets: secrets, options: options,
                       controller: controller, probe: probe, hook: hook, journal: journal, events: events,
-                      cancellation: cancellation, logger: logger, now: now)
+                      cancellation: cancellation, logger: logger, now: now, clock: clock)
     }
 }
