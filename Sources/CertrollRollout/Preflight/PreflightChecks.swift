@@ -9,13 +9,14 @@ public enum PreflightCheck: String, Sendable, Codable, Equatable, CaseIterable, 
     case freeSpace = "free-space"
     case strayFiles = "stray-files"
     case clock, lock, served
+    case servedFromDisk = "served-from-disk"
 
     /// A failure of this check only stands in the way of changing the cluster's
     /// files: a cluster that already serves the new certificate is not harmed by it.
     public var mattersOnlyWhenClusterChanges: Bool {
         switch self {
         case .currentKey: true
-        case .connect, .privilege, .service, .owner, .group, .paths, .files, .conf, .freeSpace, .strayFiles, .clock, .lock, .served: false
+        case .connect, .privilege, .service, .owner, .group, .paths, .files, .conf, .freeSpace, .strayFiles, .clock, .lock, .served, .servedFromDisk: false
         }
     }
 
@@ -62,7 +63,7 @@ protocol PreflightPolicy: Sendable {
 let preflightPolicies: [any PreflightPolicy] = [
     PrivilegePolicy(), ServicePolicy(), AccountPolicy(check: .owner), AccountPolicy(check: .group), FoldersPolicy(),
     FilesPolicy(), CurrentKeyPolicy(), ConfPolicy(), FreeSpacePolicy(), StrayFilesPolicy(), ClockPolicy(), LockPolicy(),
-    ServedPolicy(),
+    ServedPolicy(), ServedFromDiskPolicy(),
 ]
 
 /// Reached here only when commands run as root (the gatherer stops otherwise).
@@ -214,5 +215,24 @@ struct ServedPolicy: PreflightPolicy {
     func evaluate(_ input: PreflightInput) -> [PreflightVerdict] {
         guard let why = input.facts.servedProblem else { return [] }
         return [.warn("nothing answered TLS on port \(input.x.httpsPort) (\(why)).")]
+    }
+}
+
+/// XSOAR reads cert_path only when it starts: a served chain that differs from
+/// the file means the file changed since (or XSOAR reads another one), and a
+/// rollback restores the file, not what is served now.
+struct ServedFromDiskPolicy: PreflightPolicy {
+    let check = PreflightCheck.servedFromDisk
+    func evaluate(_ input: PreflightInput) -> [PreflightVerdict] {
+        guard let served = input.facts.served, !input.facts.diskChain.isEmpty else { return [] }
+        let path = input.x.certPath
+        let disk = input.facts.diskChain.map { SHA256.hex($0) }
+        let chain = served.certificatesDER.map { SHA256.hex($0) }
+        if chain == disk { return [.pass("it serves the chain in \(path).")] }
+        let differs = "; it changed since XSOAR started, or XSOAR reads another file, and a rollback would restore the file, not what is served now."
+        if served.leafFingerprint != disk[0] {
+            return [.warn("it serves certificate \(served.leafFingerprint.prefix(16))…, but \(path) holds \(disk[0].prefix(16))…" + differs)]
+        }
+        return [.warn("it serves a chain of \(chain.count) certificate(s), but \(path) holds \(disk.count)" + differs)]
     }
 }
