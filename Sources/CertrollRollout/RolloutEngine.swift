@@ -309,7 +309,7 @@ public struct RolloutEngine: Sendable {
         // Ctrl-C makes the run "interrupted" (130) only when it left work undone:
         // a cluster it kept from starting, or one stopped mid-way for resume.
         let leftUndone = cancelled && clusters.contains { [.notStarted, .interrupted].contains($0.outcome.kind) }
-        let code = ClusterOutcome.worstExitCode(clusters.map(\.exitCode) + (leftUndone ? [130] : []))
+        let code = ExitStatus.worst(clusters.map(\.exitCode) + (leftUndone ? [ExitStatus.interrupted.rawValue] : []))
         let report = RunReport(runID: runID, command: command, started: started, finished: now(), clusters: clusters, exitCode: code)
         try store.writeReport(report)
         store.log(runID, "run \(runID) finished: exit \(code)")
