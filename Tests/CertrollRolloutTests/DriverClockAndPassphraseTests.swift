@@ -51,12 +51,17 @@ import Testing
         #expect(!journal.contains("kept-pass"))
     }
 
-    /// The current-key passphrase is tried first.
-    @Test func currentPassphraseIsTriedFirst() async throws {
+    /// A plan for a pair whose current key is encrypted with "old-pass", installing one encrypted with "new-pass".
+    private func plan(currentKeyPassphrase: String) async -> FleetPlan {
         var lab = Lab()
         lab.pair("soc", oldPassphrase: "old-pass")
-        let plan = await lab.engine().plan(clusters: lab.clusters, certificate: FakePKI.toInstall("new", passphrase: "new-pass"),
-                                           options: fastOptions, secrets: RolloutSecrets(currentKeyPassphrase: Secret("old-pass")))
+        return await lab.engine().plan(clusters: lab.clusters, certificate: FakePKI.toInstall("new", passphrase: "new-pass"),
+                                       options: fastOptions, secrets: RolloutSecrets(currentKeyPassphrase: Secret(currentKeyPassphrase)))
+    }
+
+    /// The current-key passphrase is tried first.
+    @Test func currentPassphraseIsTriedFirst() async throws {
+        let plan = await plan(currentKeyPassphrase: "old-pass")
         #expect(plan.exitCode == 0)
         let keyChecks = plan.clusters[0].nodes.flatMap(\.findings).filter { $0.check == .currentKey }
         #expect(keyChecks.map(\.message) == ["soc-a", "soc-b"].map { "node \($0): the current key is encrypted and the current passphrase opens it." })
@@ -64,10 +69,7 @@ import Testing
 
     /// Neither passphrase opens it: refused, as before.
     @Test func neitherPassphraseOpensTheOldKey() async throws {
-        var lab = Lab()
-        lab.pair("soc", oldPassphrase: "old-pass")
-        let plan = await lab.engine().plan(clusters: lab.clusters, certificate: FakePKI.toInstall("new", passphrase: "new-pass"),
-                                           options: fastOptions, secrets: RolloutSecrets(currentKeyPassphrase: Secret("wrong")))
+        let plan = await plan(currentKeyPassphrase: "wrong")
         #expect(plan.exitCode == 3)
         let failures = plan.clusters[0].nodes.flatMap(\.findings).filter { $0.verdict == .fail }
         #expect(failures.map(\.check) == [.currentKey, .currentKey])
