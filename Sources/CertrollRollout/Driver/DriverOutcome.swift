@@ -52,8 +52,9 @@ extension ClusterDriver {
                 }
                 out.append("remove staged files: rm -f \(ShellQuote.join(NodeCommands(x).stagedFiles))")
                 out.append("remove the new OTC: rm -f \(q(x.otcPath))")
-                if context.facts[i]?.currentKeyEncrypted == true {
-                    out.append("the old key is encrypted: write {\"keypass\":\"<current key passphrase>\"} to \(x.otcPath), owner \(x.owner):\(x.group), mode 0600")
+                if let facts = context.facts[i], facts.currentKeyEncrypted {
+                    let which = facts.currentKeyOpenedWith == .newKey ? "the new key's passphrase, which opens it" : "current key passphrase"
+                    out.append("the old key is encrypted: write {\"keypass\":\"<\(which)>\"} to \(x.otcPath), owner \(x.owner):\(x.group), mode 0600")
                 }
             case .rollbackStart:
                 out.append((i == 0 ? "start the service: " : "once the primary serves again, start the service: ") + x.startCommand)

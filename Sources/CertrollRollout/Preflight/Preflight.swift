@@ -28,7 +28,6 @@ public struct NodePreflight: Sendable, Equatable {
         self.facts = facts
     }
 
-    public var passed: Bool { facts != nil && !findings.contains { $0.verdict == .fail } }
     public var failures: [PreflightFinding] { findings.filter { $0.verdict == .fail } }
 }
 
