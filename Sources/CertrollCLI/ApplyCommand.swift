@@ -75,7 +75,7 @@ struct ApplyCommand: AsyncParsableCommand {
                          _ options: RolloutOptions, _ given: RolloutSecrets) async throws -> RolloutSecrets {
         var nodeSecrets = given
         var plan = await engine.plan(clusters: clusters, certificate: certificate, options: options, secrets: nodeSecrets)
-        let locked = plan.clusters.flatMap(\.nodes).flatMap(\.findings).contains { $0.check == "current-key" && $0.verdict == .fail }
+        let locked = plan.clusters.flatMap(\.nodes).flatMap(\.findings).contains { $0.check == .currentKey && $0.verdict == .fail }
         if locked, nodeSecrets.currentKeyPassphrase == nil {
             nodeSecrets.currentKeyPassphrase = try secrets.currentKeySource.read()
             plan = await engine.plan(clusters: clusters, certificate: certificate, options: options, secrets: nodeSecrets)

@@ -83,8 +83,11 @@ public struct NodeFacts: Sendable, Codable, Equatable {
     public var keySHA256: String?
     /// The current key is encrypted: a rollback needs an OTC for it.
     public var currentKeyEncrypted: Bool
-    /// The current key's passphrase was supplied and opens it.
+    /// A passphrase that opens the current key was supplied.
     public var currentKeyOpens: Bool
+    /// Which one opened it (nil in journals written before this was recorded:
+    /// the current-key passphrase).
+    public var currentKeyOpenedWith: KeyPassphraseSource? = nil
     /// The conf must be edited to point at cert_path/key_path.
     public var confNeedsEdit: Bool
     public var strayFiles: [String]
@@ -131,7 +134,7 @@ public final class FileJournal: JournalWriter, @unchecked Sendable {
         self.handle = handle
         encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        encoder.dateEncodingStrategy = JournalTime.encoding
+        encoder.dateEncodingStrategy = JSONTime.encoding
     }
 
     deinit { try? handle.close() }
@@ -151,28 +154,8 @@ public final class FileJournal: JournalWriter, @unchecked Sendable {
             throw RolloutError.stateDir("cannot read the journal \(path); check the run id with `certroll runs`.")
         }
         let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = JournalTime.decoding
+        decoder.dateDecodingStrategy = JSONTime.decoding
         return data.split(separator: 0x0A).compactMap { try? decoder.decode(JournalEntry.self, from: Data($0)) }
-    }
-}
-
-/// Journal timestamps: ISO 8601 in UTC with milliseconds, so a step's duration
-/// (and the outage, first stop → last verify) can be read from the journal.
-/// Lines without a fraction (journals of older versions) still read.
-enum JournalTime {
-    static let style = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
-
-    static let encoding: JSONEncoder.DateEncodingStrategy = .custom { date, encoder in
-        var container = encoder.singleValueContainer()
-        try container.encode(date.formatted(style))
-    }
-
-    static let decoding: JSONDecoder.DateDecodingStrategy = .custom { decoder in
-        let container = try decoder.singleValueContainer()
-        let text = try container.decode(String.self)
-        if let date = try? style.parse(text) { return date }
-        if let date = try? Date.ISO8601FormatStyle().parse(text) { return date }
-        throw DecodingError.dataCorruptedError(in: container, debugDescription: "not an ISO 8601 time: \(text)")
     }
 }
 

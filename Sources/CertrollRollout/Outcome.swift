@@ -10,7 +10,7 @@ public enum Step: String, Sendable, Codable, Equatable, CaseIterable {
     case rollbackStart = "rollback-start"
 }
 
-/// How a cluster ended. Exit codes rank them: 4 > 130 > 1 > 3 > 0.
+/// How a cluster ended; `ExitStatus` ranks their exit codes.
 public struct ClusterOutcome: Sendable, Codable, Equatable {
     /// The kinds of ending.
     public enum Kind: String, Sendable, Codable, Equatable {
@@ -45,15 +45,16 @@ public struct ClusterOutcome: Sendable, Codable, Equatable {
         self.warnings = warnings
     }
 
-    /// This cluster's own exit code (SPEC "Exit codes").
+    /// This cluster's own exit code.
     public var exitCode: Int32 {
-        switch kind {
-        case .done, .skipped, .notStarted: 0
-        case .rolledBack: 1
-        case .preflightFailed: 3
-        case .needsPerson: 4
-        case .interrupted: 130
+        let status: ExitStatus = switch kind {
+        case .done, .skipped, .notStarted: .ok
+        case .rolledBack: .rolledBack
+        case .preflightFailed: .preflightFailed
+        case .needsPerson: .needsPerson
+        case .interrupted: .interrupted
         }
+        return status.rawValue
     }
 
     /// True when it counts towards `--max-failures`.
@@ -62,12 +63,6 @@ public struct ClusterOutcome: Sendable, Codable, Equatable {
         case .rolledBack, .needsPerson: true
         case .done, .skipped, .notStarted, .preflightFailed, .interrupted: false
         }
-    }
-
-    /// The worst of several exit codes: 4 > 130 > 1 > 3 > 0.
-    public static func worstExitCode(_ codes: [Int32]) -> Int32 {
-        let rank: [Int32: Int] = [0: 0, 3: 1, 1: 2, 130: 3, 4: 4, 2: 5]
-        return codes.max { (rank[$0] ?? 0) < (rank[$1] ?? 0) } ?? 0
     }
 }
 

@@ -16,13 +16,15 @@ public struct RolloutEngine: Sendable {
     public var logger: Logger
     public var controller: ControllerIdentity
     public var now: @Sendable () -> Date
+    /// Deadlines and polling while nodes stop and start.
+    public var clock: any RolloutClock
     /// Wraps the run's journal writer (fault injection in tests).
     public var journalDecorator: (@Sendable (any JournalWriter) -> any JournalWriter)?
 
     public init(connector: any HostConnector, probe: any TLSProbe, keyInspector: any KeyInspector,
                 certificateDates: (any CertificateDates)? = nil, hook: (any AfterSuccessHook)? = nil,
                 store: RunStore, logger: Logger, controller: ControllerIdentity = .current,
-                now: @escaping @Sendable () -> Date = { Date() },
+                now: @escaping @Sendable () -> Date = { Date() }, clock: any RolloutClock = ContinuousRolloutClock(),
                 journalDecorator: (@Sendable (any JournalWriter) -> any JournalWriter)? = nil) {
         self.connector = connector
         self.probe = probe
@@ -33,6 +35,7 @@ public struct RolloutEngine: Sendable {
         self.logger = logger
         self.controller = controller
         self.now = now
+        self.clock = clock
         self.journalDecorator = journalDecorator
     }
 
@@ -151,7 +154,7 @@ public struct RolloutEngine: Sendable {
                     otcWritten: progress.otcWritten, confStaged: progress.confStaged, certificate: nil,
                     chainFingerprints: history.header.chainFingerprints, secrets: secrets, options: options,
                     controller: self.controller, probe: self.probe, hook: self.hook, journal: journal, events: events,
-                    cancellation: cancellation, logger: self.logger, now: self.now)
+                    cancellation: cancellation, logger: self.logger, now: self.now, clock: self.clock)
                 let outcome = await ClusterDriver(context: ctx).run(mode: mode)
                 for h in hosts { await h?.close() }
                 return outcome
@@ -200,13 +203,13 @@ public struct RolloutEngine: Sendable {
             do {
                 let host = try await connector.connect(to: node)
                 hosts.append(host)
-                let p = Preflight(node: node, host: host, certificate: certificate, options: options, secrets: secrets,
-                                  keyInspector: keyInspector, certificateDates: certificateDates, probe: probe, runID: runID, now: now)
-                results.append(await p.run())
+                let gatherer = NodeFactGatherer(node: node, host: host, certificate: certificate, options: options, secrets: secrets,
+                                                keyInspector: keyInspector, certificateDates: certificateDates, probe: probe, now: now)
+                results.append(await Preflight(gatherer: gatherer, runID: runID).run())
             } catch {
                 hosts.append(nil)
                 results.append(NodePreflight(node: node.host, findings: [PreflightFinding(
-                    check: "connect", verdict: .fail, message: "node \(node.host): \(error); check the host, credentials and host key.")], facts: nil))
+                    check: .connect, verdict: .fail, message: "node \(node.host): \(error); check the host, credentials and host key.")], facts: nil))
             }
         }
         for r in results {
@@ -306,7 +309,7 @@ public struct RolloutEngine: Sendable {
         // Ctrl-C makes the run "interrupted" (130) only when it left work undone:
         // a cluster it kept from starting, or one stopped mid-way for resume.
         let leftUndone = cancelled && clusters.contains { [.notStarted, .interrupted].contains($0.outcome.kind) }
-        let code = ClusterOutcome.worstExitCode(clusters.map(\.exitCode) + (leftUndone ? [130] : []))
+        let code = ExitStatus.worst(clusters.map(\.exitCode) + (leftUndone ? [ExitStatus.interrupted.rawValue] : []))
         let report = RunReport(runID: runID, command: command, started: started, finished: now(), clusters: clusters, exitCode: code)
         try store.writeReport(report)
         store.log(runID, "run \(runID) finished: exit \(code)")
@@ -327,6 +330,6 @@ public struct RolloutEngine: Sendable {
         DriverContext(runID: runID, cluster: cluster, hosts: hosts, facts: facts, backups: [:], otcWritten: [:], confStaged: [:],
                       certificate: certificate, chainFingerprints: chainFingerprints, secrets: secrets, options: options,
                       controller: controller, probe: probe, hook: hook, journal: journal, events: events,
-                      cancellation: cancellation, logger: logger, now: now)
+                      cancellation: cancellation, logger: logger, now: now, clock: clock)
     }
 }

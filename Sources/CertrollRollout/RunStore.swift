@@ -52,14 +52,14 @@ public struct RunStore: Sendable {
     public func writeReport(_ report: RunReport) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        encoder.dateEncodingStrategy = .iso8601
+        encoder.dateEncodingStrategy = JSONTime.encoding
         try encoder.encode(report).write(to: URL(fileURLWithPath: reportPath(report.runID)), options: .atomic)
     }
 
     public func readReport(_ runID: String) -> RunReport? {
         guard let data = FileManager.default.contents(atPath: reportPath(runID)) else { return nil }
         let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
+        decoder.dateDecodingStrategy = JSONTime.decoding
         return try? decoder.decode(RunReport.self, from: data)
     }
 
