@@ -68,7 +68,7 @@ struct RenewCommand: AsyncParsableCommand {
         let engine = RolloutTools(store: state.store, becomePassword: becomePassword).engine()
         let options = RolloutOptions(parallel: parallel, canary: canary, maxFailures: maxFailures, force: force, neverOlder: true)
         let nodeSecrets = RolloutSecrets(currentKeyPassphrase: try secrets.currentKeyPassphrase())
-        let report = try await LiveRun.run(output.renderer()) { [targets] sink, cancellation in
+        let report = try await LiveRun.run(output.renderer(quiet: true)) { [targets] sink, cancellation in
             try await engine.apply(targets: targets, command: "renew", options: options, secrets: nodeSecrets, events: sink,
                                    cancellation: cancellation, finisher: RenewSource.finish)
         }
@@ -98,7 +98,9 @@ enum RenewSource {
         do {
             return ClusterTarget(cluster: cluster, certificate: try CertificateToInstall(checked: report, keyPassphrase: secret))
         } catch {
-            return ClusterTarget(cluster: cluster, unusable: refusal(cluster, source, "\(error)"))
+            // The checks say best why a file cannot be used (missing, unreadable, not PEM).
+            let why = failures(report)
+            return ClusterTarget(cluster: cluster, unusable: refusal(cluster, source, why.isEmpty ? "\(error)" : why))
         }
     }
 
@@ -120,8 +122,7 @@ enum RenewSource {
         }
         let report = await LocalChecks.run(cert: source.cert, key: source.key, passphrase: secret, for: [cluster])
         guard !report.hasFailures else {
-            let failures = CheckRenderer.plain(report).filter { $0.hasPrefix("FAIL") }
-            return .refuse(refusal(cluster, source, "the local checks of \(source.cert) failed: " + failures.joined(separator: " ")))
+            return .refuse(refusal(cluster, source, "the local checks of \(source.cert) failed: " + failures(report)))
         }
         do {
             let checked = try CertificateToInstall(checked: report, keyPassphrase: secret)
@@ -132,6 +133,11 @@ enum RenewSource {
         } catch {
             return .refuse(refusal(cluster, source, "\(error)"))
         }
+    }
+
+    /// The FAIL lines of the local checks, as one text.
+    private static func failures(_ report: CheckReport) -> String {
+        CheckRenderer.plain(report).filter { $0.hasPrefix("FAIL") }.joined(separator: " ")
     }
 
     static func passphrase(_ source: CertificateSource) -> SecretSource {

@@ -99,10 +99,11 @@ struct OutputOptions: ParsableArguments {
     @Flag(help: "One JSON object per event on stdout, the final report last.")
     var json = false
 
-    /// JSON when asked, live progress when stdout is a terminal, plain lines otherwise.
-    func renderer() -> any EventRenderer {
+    /// JSON when asked, live progress when stdout is a terminal, plain lines
+    /// otherwise (without the passing preflight checks when `quiet`).
+    func renderer(quiet: Bool = false) -> any EventRenderer {
         if json { return JSONEventRenderer() }
         if Console.stdoutIsTerminal { return TTYEventRenderer() }
-        return PlainEventRenderer()
+        return PlainEventRenderer(showsPassingChecks: !quiet)
     }
 }
