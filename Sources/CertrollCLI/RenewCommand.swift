@@ -24,20 +24,7 @@ struct RenewCommand: AsyncParsableCommand {
     @Option(name: [.customShort("i"), .long], help: ArgumentHelp("The inventory (YAML) of clusters and nodes.", valueName: "file"))
     var inventory: String
 
-    @Option(name: .customLong("cluster"), help: ArgumentHelp("Only this cluster (repeatable; default all).", valueName: "name"))
-    var clusterNames: [String] = []
-
-    @Option(help: ArgumentHelp("Clusters rolled out at once.", valueName: "n"))
-    var parallel = 4
-
-    @Flag(help: "Roll out the first cluster alone, then the rest only if it succeeded.")
-    var canary = false
-
-    @Option(help: ArgumentHelp("Start no new cluster after this many failed.", valueName: "k"))
-    var maxFailures: Int?
-
-    @Flag(help: "Roll out clusters that already serve their certificate, or serve a newer one.")
-    var force = false
+    @OptionGroup var fleet: FleetOptions
 
     @Option(help: ArgumentHelp("At the end, rewrite this Prometheus textfile as certroll status --prometheus does.", valueName: "file"))
     var prometheus: String?
@@ -47,13 +34,11 @@ struct RenewCommand: AsyncParsableCommand {
     @OptionGroup var state: StateDirOptions
 
     func validate() throws {
-        guard parallel >= 1 else { throw ValidationError("--parallel must be at least 1.") }
-        if let maxFailures, maxFailures < 1 { throw ValidationError("--max-failures must be at least 1.") }
         if let prometheus { try PrometheusFile.requireWritableFolder(prometheus) }
     }
 
     func run() async throws {
-        let selected = try InventoryLoader().load(path: inventory).selecting(clusterNames)
+        let selected = try InventoryLoader().load(path: inventory).selecting(fleet.clusterNames)
         var clusters = selected
         if let renewed = AcmeHook.renewed(environment: ProcessInfo.processInfo.environment) {
             clusters = selected.filter { $0.certificate.map(renewed.matches) ?? false }
@@ -66,7 +51,7 @@ struct RenewCommand: AsyncParsableCommand {
         for cluster in clusters { targets.append(await RenewSource.target(for: cluster)) }
         let becomePassword = try secrets.becomeSource.readWithoutPrompt()
         let engine = RolloutTools(store: state.store, becomePassword: becomePassword).engine()
-        let options = RolloutOptions(parallel: parallel, canary: canary, maxFailures: maxFailures, force: force, neverOlder: true)
+        let options = fleet.options(neverOlder: true)
         let nodeSecrets = RolloutSecrets(currentKeyPassphrase: try secrets.currentKeyPassphrase())
         let report = try await LiveRun.run(output.renderer(quiet: true)) { [targets] sink, cancellation in
             try await engine.apply(targets: targets, command: "renew", options: options, secrets: nodeSecrets, events: sink,
