@@ -22,6 +22,9 @@ public struct ClusterOutcome: Sendable, Codable, Equatable {
         case notStarted = "not-started"
         /// Preflight (or the lock) refused it; nothing on its nodes changed.
         case preflightFailed = "preflight-failed"
+        /// Its certificate source is unusable (missing file, a local check
+        /// FAILed, no passphrase); no node was changed.
+        case badSource = "bad-source"
         /// Something failed; every node is back on the old certificate (or was never stopped).
         case rolledBack = "rolled-back"
         /// A rollback could not finish; `manualSteps` says what a person must do.
@@ -51,6 +54,7 @@ public struct ClusterOutcome: Sendable, Codable, Equatable {
         case .done, .skipped, .notStarted: .ok
         case .rolledBack: .rolledBack
         case .preflightFailed: .preflightFailed
+        case .badSource: .badInput
         case .needsPerson: .needsPerson
         case .interrupted: .interrupted
         }
@@ -61,7 +65,7 @@ public struct ClusterOutcome: Sendable, Codable, Equatable {
     public var isFailure: Bool {
         switch kind {
         case .rolledBack, .needsPerson: true
-        case .done, .skipped, .notStarted, .preflightFailed, .interrupted: false
+        case .done, .skipped, .notStarted, .preflightFailed, .badSource, .interrupted: false
         }
     }
 }
@@ -69,7 +73,7 @@ public struct ClusterOutcome: Sendable, Codable, Equatable {
 /// The final report of a run (`report.json`), last event of `--json`.
 public struct RunReport: Sendable, Codable, Equatable {
     public var runID: String
-    /// apply, resume or rollback.
+    /// apply, renew, resume or rollback.
     public var command: String
     public var started: Date
     public var finished: Date
@@ -81,5 +85,7 @@ public struct RunReport: Sendable, Codable, Equatable {
         public var name: String
         public var outcome: ClusterOutcome
         public var exitCode: Int32
+        /// Leaf fingerprint (SHA-256) of the certificate the run meant this cluster to serve.
+        public var targetFingerprint: String?
     }
 }

@@ -31,6 +31,8 @@ struct GatheredFacts: Sendable {
     /// `notAfter` of the leaf on disk and of the served leaf, when readable.
     var diskNotAfter: Date?
     var servedNotAfter: Date?
+    /// When the served leaf was issued (`renew` never goes back to an older one).
+    var servedNotBefore: Date?
 
     /// One folder's free space; nil bytes with df's complaint when it did not answer.
     struct FreeSpace: Sendable {
@@ -151,13 +153,15 @@ struct NodeFactGatherer {
         }
         let running = try await succeeds(commands.status)
         let notAfter = { (der: Data?) in der.flatMap { certificateDates?.validity(der: $0)?.notAfter } }
+        let servedLeaf = served?.certificatesDER.first
         return GatheredFacts(
             serviceExists: serviceExists, ownerExists: ownerExists, groupExists: groupExists, missingFolders: missing,
             certData: certData, keyData: keyData, confData: confData, key: key, keyOpenedWith: openedWith,
             freeSpace: freeSpace, strayFiles: listed.filter { $0 != x.certPath && $0 != x.keyPath }, clock: clock,
             lockData: lockData, served: served, servedProblem: servedProblem, serviceRunning: running,
             diskNotAfter: notAfter(certData.flatMap { PEM.certificateDERs(in: $0).first }),
-            servedNotAfter: notAfter(served?.certificatesDER.first))
+            servedNotAfter: notAfter(servedLeaf),
+            servedNotBefore: servedLeaf.flatMap { certificateDates?.validity(der: $0)?.notBefore })
     }
 
     /// The current key with the current-key passphrase, then with the new key's
