@@ -11,6 +11,7 @@ public struct CertrollCommand: AsyncParsableCommand {
         CheckCommand.self,
         PlanCommand.self,
         ApplyCommand.self,
+        RenewCommand.self,
         RollbackCommand.self,
         ResumeCommand.self,
         RunsCommand.self,

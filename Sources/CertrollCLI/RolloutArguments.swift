@@ -3,18 +3,26 @@ import CertrollCore
 import CertrollRollout
 import Foundation
 
-/// `-i INV --cert F --key F` (+ the key passphrase): what plan and apply roll out, and where.
+/// `-i INV [--cert F --key F]` (+ the key passphrase): what plan and apply roll out, and where.
 struct RolloutInputOptions: ParsableArguments {
     @Option(name: [.customShort("i"), .long], help: ArgumentHelp("The inventory (YAML) of clusters and nodes.", valueName: "file"))
     var inventory: String
 
-    @Option(help: ArgumentHelp("The certificate chain to install (leaf, intermediates, root).", valueName: "file"))
-    var cert: String
+    @Option(help: ArgumentHelp(
+        "The certificate chain to install on every selected cluster (leaf, intermediates, root); else each cluster's certificate: source.",
+        valueName: "file"))
+    var cert: String?
 
     @Option(help: ArgumentHelp("The private key of the leaf (legacy encrypted PEM or unencrypted).", valueName: "file"))
-    var key: String
+    var key: String?
 
     @OptionGroup var passphrase: KeyPassphraseOptions
+
+    func validate() throws {
+        guard (cert == nil) == (key == nil) else {
+            throw ValidationError("give --cert and --key together, or neither (each cluster's certificate: source is then used).")
+        }
+    }
 }
 
 /// `--state-dir DIR`: where runs are journaled.

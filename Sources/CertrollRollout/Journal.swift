@@ -62,12 +62,30 @@ public struct RunHeader: Sendable, Codable, Equatable {
     public var user: String
     /// The selected clusters, settings resolved (no secrets live there).
     public var clusters: [Cluster]
-    /// SHA-256 of each certificate's DER, leaf first.
-    public var chainFingerprints: [String]
-    public var chainSHA256: String
-    public var keySHA256: String
-    public var keyEncrypted: Bool
+    /// Each cluster's own certificate (none for a cluster whose source was unusable).
+    public var certificates: [CertificateRecord]?
+    /// The one certificate of a run written before clusters had their own
+    /// (journals of older versions); nil in newer journals.
+    public var chainFingerprints: [String]?
+    public var chainSHA256: String?
+    public var keySHA256: String?
+    public var keyEncrypted: Bool?
     public var notAfter: Date?
+
+    public init(runID: String, command: String, controller: String, user: String, clusters: [Cluster],
+                certificates: [CertificateRecord]) {
+        self.runID = runID
+        self.command = command
+        self.controller = controller
+        self.user = user
+        self.clusters = clusters
+        self.certificates = certificates
+    }
+
+    /// The leaf-first fingerprints of the chain the run installs on `cluster`.
+    public func chainFingerprints(of cluster: String) -> [String] {
+        certificates?.first { $0.cluster == cluster }?.chainFingerprints ?? chainFingerprints ?? []
+    }
 }
 
 /// What preflight learnt about a node, journaled so rollback knows what "old" is.
@@ -91,6 +109,8 @@ public struct NodeFacts: Sendable, Codable, Equatable {
     /// Node clock minus controller clock, seconds.
     public var clockSkewSeconds: Int?
     public var serviceRunning: Bool
+    /// When the served leaf was issued: `renew` never goes back to an older one.
+    public var servedNotBefore: Date? = nil
 }
 
 /// One file saved under `{work_dir}/backups/RUN_ID/` before the swap.

@@ -226,7 +226,8 @@ struct Preflight {
                 diskFingerprint: diskFingerprint, diskNotAfter: diskNotAfter,
                 certSHA256: certData.map { SHA256.hex($0) }, keySHA256: keyData.map { SHA256.hex($0) },
                 currentKeyEncrypted: keyEncrypted, currentKeyOpens: keyOpens, confNeedsEdit: confNeedsEdit,
-                strayFiles: stray, clockSkewSeconds: skew, serviceRunning: running)
+                strayFiles: stray, clockSkewSeconds: skew, serviceRunning: running,
+                servedNotBefore: served?.certificatesDER.first.flatMap { certificateDates?.validity(der: $0)?.notBefore })
             return NodePreflight(node: node.host, findings: findings, facts: facts)
         } catch {
             fail("connect", sentence(error, name, fix: "check that the node is reachable."))

@@ -33,10 +33,10 @@ import Testing
             ClusterPlan(cluster: soc, preflight: [
                 NodePreflight(node: "xsoar-a", findings: [], facts: Self.facts("xsoar-a", current: false)),
                 NodePreflight(node: "xsoar-b", findings: [stray], facts: Self.facts("xsoar-b", current: true)),
-            ], refused: nil, certificate: Self.certificate, force: false),
+            ], verdict: nil, certificate: Self.certificate),
             ClusterPlan(cluster: lab, preflight: [NodePreflight(node: "lab-a", findings: [refused], facts: nil)],
-                        refused: ClusterOutcome(.preflightFailed, reason: "cluster lab was not touched: \(refused.message)"),
-                        certificate: Self.certificate, force: false),
+                        verdict: ClusterOutcome(.preflightFailed, reason: "cluster lab was not touched: \(refused.message)"),
+                        certificate: Self.certificate),
         ])
         let new = String(Self.certificate.leafFingerprint.prefix(16))
         let old = String(FakePKI.leafFingerprint("old").prefix(16))

@@ -6,7 +6,7 @@ import Foundation
 import Testing
 
 @Suite struct RolloutHelpTests {
-    @Test(arguments: ["plan", "apply", "rollback", "resume", "runs", "demo"])
+    @Test(arguments: ["plan", "apply", "renew", "rollback", "resume", "runs", "demo"])
     func helpTextIsGolden(command: String) throws {
         let result = try Certroll.run([command, "--help"])
         #expect(result.status == 0)
@@ -15,7 +15,7 @@ import Testing
 
     @Test func rootHelpListsTheRolloutCommands() throws {
         let result = try Certroll.run(["--help"])
-        for command in ["plan", "apply", "rollback", "resume", "runs", "demo"] {
+        for command in ["plan", "apply", "renew", "rollback", "resume", "runs", "demo"] {
             #expect(result.stdout.contains("\n  \(command) "), "\(command) missing from certroll --help")
         }
     }
