@@ -31,20 +31,20 @@ public final class Pebble: @unchecked Sendable {
 
     /// Starts pebble and waits until it listens. A port taken between
     /// choosing and binding it is tried again with new ports.
-    public static func start() async throws(AcmeFixtureError) -> Pebble {
+    public static func start() async throws(SandboxError) -> Pebble {
         let folder: URL
         do { folder = try Scratch.directory("pebble") } catch {
-            throw AcmeFixtureError(.pebbleFailed, "cannot create pebble's scratch folder: \(error)")
+            throw SandboxError(.spawnFailed, "cannot create pebble's scratch folder: \(error)")
         }
         let cert = folder.appendingPathComponent("listener.pem").path
         let key = folder.appendingPathComponent("listener-key.pem").path
-        let made = try await run("/usr/bin/openssl", [
+        let made = try await SandboxProcess.run("/usr/bin/openssl", [
             "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2",
             "-subj", "/CN=pebble listener", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
             "-keyout", key, "-out", cert,
         ])
         guard made.succeeded else {
-            throw AcmeFixtureError(.pebbleFailed, "openssl could not make pebble's listener certificate: \(made.stderrText)")
+            throw SandboxError(.spawnFailed, "openssl could not make pebble's listener certificate: \(made.stderrText)")
         }
         var lastLog = ""
         for attempt in 1...3 {
@@ -67,17 +67,17 @@ public final class Pebble: @unchecked Sendable {
             environment["PEBBLE_WFE_NONCEREJECT"] = "0"
             process.environment = environment
             process.standardInput = FileHandle.nullDevice
+            guard FileManager.default.createFile(atPath: log.path, contents: nil) else {
+                throw SandboxError(.spawnFailed, "cannot create \(log.path)")
+            }
             do {
                 try Data(json.utf8).write(to: config)
-                guard FileManager.default.createFile(atPath: log.path, contents: nil) else {
-                    throw AcmeFixtureError(.pebbleFailed, "cannot create \(log.path)")
-                }
                 let handle = try FileHandle(forWritingTo: log)
                 process.standardOutput = handle
                 process.standardError = handle
                 try process.run()
             } catch {
-                throw AcmeFixtureError(.pebbleFailed, "cannot start /usr/bin/pebble (scripts/install-deps installs it): \(error)")
+                throw SandboxError(.spawnFailed, "cannot start /usr/bin/pebble (scripts/install-deps installs it): \(error)")
             }
             let pebble = Pebble(directoryURL: "https://127.0.0.1:\(ports[0])/dir", listenerCA: cert,
                                 folder: folder, process: process)
@@ -91,7 +91,7 @@ public final class Pebble: @unchecked Sendable {
             pebble.stop()
             lastLog = (try? String(contentsOf: log, encoding: .utf8)) ?? lastLog
         }
-        throw AcmeFixtureError(.pebbleFailed, "pebble did not start listening (log: \(lastLog))")
+        throw SandboxError(.spawnFailed, "pebble did not start listening (log: \(lastLog))")
     }
 
     /// Stops pebble by its pid and waits for it; safe to call twice.
@@ -100,12 +100,6 @@ public final class Pebble: @unchecked Sendable {
             guard process.isRunning else { return }
             kill(process.processIdentifier, SIGTERM)
             process.waitUntilExit()
-        }
-    }
-
-    static func run(_ executable: String, _ arguments: [String]) async throws(AcmeFixtureError) -> CommandResult {
-        do { return try await SandboxProcess.run(executable, arguments) } catch {
-            throw AcmeFixtureError(.spawnFailed, error.reason)
         }
     }
 }
@@ -119,10 +113,10 @@ public struct Certbot: Sendable {
     public let configDir: URL
     public let pebble: Pebble
 
-    public init(pebble: Pebble) throws(AcmeFixtureError) {
+    public init(pebble: Pebble) throws(SandboxError) {
         self.pebble = pebble
         do { configDir = try Scratch.directory("certbot") } catch {
-            throw AcmeFixtureError(.certbotFailed, "cannot create certbot's scratch folder: \(error)")
+            throw SandboxError(.spawnFailed, "cannot create certbot's scratch folder: \(error)")
         }
     }
 
@@ -137,7 +131,7 @@ public struct Certbot: Sendable {
     /// `certName` does). The manual plugin with a hook that does nothing:
     /// pebble answers every challenge valid anyway, so no port is bound.
     @discardableResult
-    public func obtain(_ names: [String], certName: String? = nil, keyType: String = "ecdsa") async throws(AcmeFixtureError) -> CommandResult {
+    public func obtain(_ names: [String], certName: String? = nil, keyType: String = "ecdsa") async throws(SandboxError) -> CommandResult {
         var arguments = ["certonly", "--server", pebble.directoryURL, "--agree-tos", "--register-unsafely-without-email",
                          "--manual", "--preferred-challenges", "http", "--manual-auth-hook", "/bin/true",
                          "--key-type", keyType, "--cert-name", certName ?? names[0]]
@@ -150,14 +144,14 @@ public struct Certbot: Sendable {
     /// certbot's (and so the hook's) environment.
     @discardableResult
     public func renew(_ certName: String, deployHook: String? = nil,
-                      environment: [String: String] = [:]) async throws(AcmeFixtureError) -> CommandResult {
+                      environment: [String: String] = [:]) async throws(SandboxError) -> CommandResult {
         // certbot sleeps up to 8 minutes before renewing when stdin is no terminal.
         var arguments = ["renew", "--force-renewal", "--no-random-sleep-on-renew", "--cert-name", certName]
         if let deployHook { arguments += ["--deploy-hook", deployHook] }
         return try await run(arguments, environment: environment)
     }
 
-    private func run(_ arguments: [String], environment: [String: String] = [:]) async throws(AcmeFixtureError) -> CommandResult {
+    private func run(_ arguments: [String], environment: [String: String] = [:]) async throws(SandboxError) -> CommandResult {
         let folders = ["--config-dir", configDir.path,
                        "--work-dir", configDir.appendingPathComponent("work").path,
                        "--logs-dir", configDir.appendingPathComponent("logs").path]
@@ -165,53 +159,13 @@ public struct Certbot: Sendable {
         // talks to it through python-requests) and the caller's variables.
         let variables = (["REQUESTS_CA_BUNDLE": pebble.listenerCA].merging(environment) { $1 })
             .sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
-        let result = try await Pebble.run("/usr/bin/env", variables + ["/usr/bin/certbot"] + arguments
+        let result = try await SandboxProcess.run("/usr/bin/env", variables + ["/usr/bin/certbot"] + arguments
             + folders + ["--non-interactive"])
         guard result.succeeded else {
             let log = (try? String(contentsOf: configDir.appendingPathComponent("logs/letsencrypt.log"), encoding: .utf8)) ?? ""
-            throw AcmeFixtureError(.certbotFailed,
+            throw SandboxError(.spawnFailed,
                                    "certbot \(arguments[0]) failed (exit \(result.exitStatus)): \(result.stderrText)\n\(log.suffix(4000))")
         }
         return result
     }
-}
-
-/// A port on 127.0.0.1 free at the moment of asking (the kernel's choice
-/// for a socket bound to port 0).
-public enum LoopbackPort {
-    public static func free() -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
-        }
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
-}
-
-/// Why the pebble or certbot fixture failed; equal by code.
-public struct AcmeFixtureError: Error, Sendable, Equatable, CustomStringConvertible {
-    public enum Code: String, Sendable {
-        case pebbleFailed = "acme.pebble-failed"
-        case certbotFailed = "acme.certbot-failed"
-        case spawnFailed = "acme.spawn-failed"
-    }
-
-    public var code: Code
-    public var reason: String
-
-    public init(_ code: Code, _ reason: String) {
-        self.code = code
-        self.reason = reason
-    }
-
-    public static func == (lhs: AcmeFixtureError, rhs: AcmeFixtureError) -> Bool { lhs.code == rhs.code }
-    public var description: String { "\(reason) [\(code.rawValue)]" }
 }

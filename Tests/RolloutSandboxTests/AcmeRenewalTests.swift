@@ -46,7 +46,7 @@ struct AcmeRenewalTests {
         let first = try await certroll(["renew", "-i", inventory, "--state-dir", state])
         #expect(first.status == 0, "\(first.stdout)\(first.stderr)")
         let leaves = try fqdns.map { try leafFingerprint(certbot.live($0).cert) }
-        #expect(try await served(sandbox) == [leaves[0], leaves[0], leaves[1], leaves[1]], "each pair serves its own leaf")
+        #expect(await sandbox.servedLeaves() == [leaves[0], leaves[0], leaves[1], leaves[1]], "each pair serves its own leaf")
         let pidsBefore = try await pids(sandbox)
         #expect(!pidsBefore.contains(nil), "every server runs: \(pidsBefore)")
 
@@ -69,7 +69,7 @@ struct AcmeRenewalTests {
 
         let renewed = try leafFingerprint(certbot.live(fqdns[0]).cert)
         #expect(renewed != leaves[0], "certbot made a new first leaf")
-        #expect(try await served(sandbox) == [renewed, renewed, leaves[1], leaves[1]],
+        #expect(await sandbox.servedLeaves() == [renewed, renewed, leaves[1], leaves[1]],
                 "the renewed lineage's cluster serves its new leaf; the other still its old one, though its source changed")
         let pidsAfterHook = try await pids(sandbox)
         #expect(Array(pidsAfterHook[2...3]) == Array(pidsBefore[2...3]), "the other cluster's servers were not restarted")
@@ -85,7 +85,7 @@ struct AcmeRenewalTests {
         // leaves the first, already current, alone.
         let timer = try await certroll(["renew", "-i", inventory, "--state-dir", state])
         #expect(timer.status == 0, "\(timer.stdout)\(timer.stderr)")
-        #expect(try await served(sandbox) == [renewed, renewed, pending, pending])
+        #expect(await sandbox.servedLeaves() == [renewed, renewed, pending, pending])
         let pidsAfterTimer = try await pids(sandbox)
         #expect(Array(pidsAfterTimer[0...1]) == Array(pidsAfterHook[0...1]), "the current cluster was not restarted")
         #expect(clusterOutcomes(try lastReport(state)) == [clusters[0]: "skipped", clusters[1]: "done"])
@@ -124,17 +124,6 @@ struct AcmeRenewalTests {
     /// The built binary, off the cooperative pool.
     func certroll(_ arguments: [String]) async throws -> Certroll.Result {
         try await Blocking.run { () throws -> Certroll.Result in try Certroll.run(arguments) }
-    }
-
-    /// The leaf each node serves now (SHA-256 of its DER), in node order.
-    func served(_ sandbox: Sandbox) async throws -> [String] {
-        var result: [String] = []
-        for node in sandbox.nodes {
-            let chain = try? await OpenSSLTLSProbe().probe(host: node.address, port: node.httpsPort, serverName: nil,
-                                                           timeout: .seconds(5))
-            result.append(chain?.leafFingerprint ?? "none")
-        }
-        return result
     }
 
     func pids(_ sandbox: Sandbox) async throws -> [Int?] {
