@@ -7,15 +7,16 @@ import Glibc
 /// Debian's `pebble`, Let's Encrypt's test CA, on loopback: its own config
 /// and listener certificate in a scratch folder, every challenge answered
 /// valid (`PEBBLE_VA_ALWAYS_VALID`), so issuing needs no network and no
-/// challenge server. A new random root each start, as the real one differs
-/// from any test PKI. Stop it with `stop()` (by pid); deinit stops it too.
+/// challenge server. Each start makes a new random root and intermediate,
+/// unrelated to the test PKI, as a real CA is. Stop it with `stop()` (by
+/// pid); deinit stops it too.
 public final class Pebble: @unchecked Sendable {
     /// The ACME directory URL (`https://127.0.0.1:PORT/dir`).
     public let directoryURL: String
     /// The self-signed certificate pebble's HTTPS listener presents: the CA
     /// bundle an ACME client needs to talk to it.
     public let listenerCA: String
-    /// Scratch folder with the config and `pebble.log`.
+    /// Scratch folder with the listener certificate, the config and the log (`pebble-N.json`, `pebble-N.log`).
     public let folder: URL
     private let process: Process
     private let lock = NSLock()
@@ -76,6 +77,7 @@ public final class Pebble: @unchecked Sendable {
                 process.standardOutput = handle
                 process.standardError = handle
                 try process.run()
+                try handle.close()
             } catch {
                 throw SandboxError(.spawnFailed, "cannot start /usr/bin/pebble (scripts/install-deps installs it): \(error)")
             }
@@ -164,7 +166,7 @@ public struct Certbot: Sendable {
         guard result.succeeded else {
             let log = (try? String(contentsOf: configDir.appendingPathComponent("logs/letsencrypt.log"), encoding: .utf8)) ?? ""
             throw SandboxError(.spawnFailed,
-                                   "certbot \(arguments[0]) failed (exit \(result.exitStatus)): \(result.stderrText)\n\(log.suffix(4000))")
+                               "certbot \(arguments[0]) failed (exit \(result.exitStatus)): \(result.stderrText)\n\(log.suffix(4000))")
         }
         return result
     }
