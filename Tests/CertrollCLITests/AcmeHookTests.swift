@@ -141,3 +141,61 @@ import Testing
         #expect(!renewed.matches(liveSource("also-gone.example.com")))
     }
 }
+
+/// The built `renew` run as each client's hook: it takes up only the cluster
+/// whose source the hook names. The sources are missing on purpose, so the
+/// selected cluster ends as a bad source (exit 2) before any node is dialled.
+@Suite struct AcmeHookRenewTests {
+    /// Each client's hook environment for cluster `name`'s files under `dir`,
+    /// and the `certificate:` paths (with `{cluster}`) that name them.
+    static func client(_ client: RenewedCertificate.Client, _ dir: String, _ name: String)
+        -> (environment: [String: String], source: (cert: String, key: String)) {
+        switch client {
+        case .certbot:
+            (["RENEWED_LINEAGE": "\(dir)/live/\(name)"],
+             ("\(dir)/live/{cluster}/fullchain.pem", "\(dir)/live/{cluster}/privkey.pem"))
+        case .lego:
+            (["LEGO_CERT_PATH": "\(dir)/certificates/\(name).crt", "LEGO_CERT_KEY_PATH": "\(dir)/certificates/\(name).key"],
+             ("\(dir)/certificates/{cluster}.crt", "\(dir)/certificates/{cluster}.key"))
+        case .acmeSh:
+            (["CERT_FULLCHAIN_PATH": "\(dir)/\(name)_ecc/fullchain.cer", "CERT_KEY_PATH": "\(dir)/\(name)_ecc/\(name).key"],
+             ("\(dir)/{cluster}_ecc/fullchain.cer", "\(dir)/{cluster}_ecc/{cluster}.key"))
+        }
+    }
+
+    func run(_ client: RenewedCertificate.Client, hookFor name: String) throws -> (Certroll.Result, state: String) {
+        let dir = try TestPKI.temporaryDirectory().path
+        let setup = Self.client(client, dir, name)
+        // Unrouted addresses: no real host is ever dialled.
+        let inventory = try TestPKI.write("""
+            defaults:
+              ssh: { connect_timeout: 1s, known_hosts: \(dir)/known_hosts }
+              certificate:
+                cert: \(setup.source.cert)
+                key: \(setup.source.key)
+            clusters:
+              - name: alpha
+                nodes: [{ host: 198.18.250.1, role: primary }]
+              - name: beta
+                nodes: [{ host: 198.18.250.2, role: primary }]
+            """, to: URL(fileURLWithPath: dir), "fleet.yaml")
+        let state = dir + "/state"
+        return (try Certroll.run(["renew", "-i", inventory, "--state-dir", state], environment: setup.environment), state)
+    }
+
+    @Test(arguments: [RenewedCertificate.Client.certbot, .lego, .acmeSh])
+    func theHooksClusterAloneIsTakenUp(client: RenewedCertificate.Client) throws {
+        let (result, _) = try run(client, hookFor: "alpha")
+        #expect(result.status == 2, "alpha's missing source is its bad source: \(result.stdout)\(result.stderr)")
+        #expect(result.stdout.contains("cluster alpha"), "\(result.stdout)")
+        #expect(!result.stdout.contains("cluster beta"), "beta is not the renewed certificate: \(result.stdout)")
+    }
+
+    @Test(arguments: [RenewedCertificate.Client.certbot, .lego, .acmeSh])
+    func aHookForNoClustersCertificateIsNothingToDo(client: RenewedCertificate.Client) throws {
+        let (result, state) = try run(client, hookFor: "gamma")
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+        #expect(!result.stdout.contains("cluster alpha") && !result.stdout.contains("cluster beta"), "\(result.stdout)")
+        #expect(!FileManager.default.fileExists(atPath: state + "/runs"), "no run was started")
+    }
+}
