@@ -22,20 +22,7 @@ struct ApplyCommand: AsyncParsableCommand {
 
     @OptionGroup var input: RolloutInputOptions
 
-    @Option(name: .customLong("cluster"), help: ArgumentHelp("Only this cluster (repeatable; default all).", valueName: "name"))
-    var clusterNames: [String] = []
-
-    @Option(help: ArgumentHelp("Clusters rolled out at once.", valueName: "n"))
-    var parallel = 4
-
-    @Flag(help: "Roll out the first cluster alone, then the rest only if it succeeded.")
-    var canary = false
-
-    @Option(help: ArgumentHelp("Start no new cluster after this many failed.", valueName: "k"))
-    var maxFailures: Int?
-
-    @Flag(help: "Roll out clusters that already serve the new certificate.")
-    var force = false
+    @OptionGroup var fleet: FleetOptions
 
     @Option(help: ArgumentHelp("Clear a lock left on the nodes by this dead run.", valueName: "run-id"))
     var breakLock: String?
@@ -48,17 +35,11 @@ struct ApplyCommand: AsyncParsableCommand {
     @OptionGroup var output: OutputOptions
     @OptionGroup var state: StateDirOptions
 
-    func validate() throws {
-        guard parallel >= 1 else { throw ValidationError("--parallel must be at least 1.") }
-        if let maxFailures, maxFailures < 1 { throw ValidationError("--max-failures must be at least 1.") }
-    }
-
     func run() async throws {
         try confirm.requireTerminalUnlessYes("apply", then: "certroll plan shows what it would do")
-        let clusters = try input.clusters(selecting: clusterNames)
+        let clusters = try input.clusters(selecting: fleet.clusterNames)
         let targets = try await input.targets(for: clusters, command: "apply", json: output.json)
-        let options = RolloutOptions(parallel: parallel, canary: canary, maxFailures: maxFailures, force: force,
-                                     breakLock: breakLock, acceptManualRollback: acceptManualRollback)
+        let options = fleet.options(breakLock: breakLock, acceptManualRollback: acceptManualRollback)
         let engine = RolloutTools(store: state.store, becomePassword: try secrets.becomePassword(for: clusters)).engine()
         var nodeSecrets = RolloutSecrets(currentKeyPassphrase: try secrets.currentKeyPassphrase())
         if !confirm.yes {

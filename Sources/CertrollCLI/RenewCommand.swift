@@ -24,20 +24,7 @@ struct RenewCommand: AsyncParsableCommand {
     @Option(name: [.customShort("i"), .long], help: ArgumentHelp("The inventory (YAML) of clusters and nodes.", valueName: "file"))
     var inventory: String
 
-    @Option(name: .customLong("cluster"), help: ArgumentHelp("Only this cluster (repeatable; default all).", valueName: "name"))
-    var clusterNames: [String] = []
-
-    @Option(help: ArgumentHelp("Clusters rolled out at once.", valueName: "n"))
-    var parallel = 4
-
-    @Flag(help: "Roll out the first cluster alone, then the rest only if it succeeded.")
-    var canary = false
-
-    @Option(help: ArgumentHelp("Start no new cluster after this many failed.", valueName: "k"))
-    var maxFailures: Int?
-
-    @Flag(help: "Roll out clusters that already serve their certificate, or serve a newer one.")
-    var force = false
+    @OptionGroup var fleet: FleetOptions
 
     @Option(help: ArgumentHelp("At the end, rewrite this Prometheus textfile as certroll status --prometheus does.", valueName: "file"))
     var prometheus: String?
@@ -47,13 +34,11 @@ struct RenewCommand: AsyncParsableCommand {
     @OptionGroup var state: StateDirOptions
 
     func validate() throws {
-        guard parallel >= 1 else { throw ValidationError("--parallel must be at least 1.") }
-        if let maxFailures, maxFailures < 1 { throw ValidationError("--max-failures must be at least 1.") }
         if let prometheus { try PrometheusFile.requireWritableFolder(prometheus) }
     }
 
     func run() async throws {
-        let selected = try InventoryLoader().load(path: inventory).selecting(clusterNames)
+        let selected = try InventoryLoader().load(path: inventory).selecting(fleet.clusterNames)
         var clusters = selected
         if let renewed = AcmeHook.renewed(environment: ProcessInfo.processInfo.environment) {
             clusters = selected.filter { $0.certificate.map(renewed.matches) ?? false }
@@ -66,9 +51,9 @@ struct RenewCommand: AsyncParsableCommand {
         for cluster in clusters { targets.append(await RenewSource.target(for: cluster)) }
         let becomePassword = try secrets.becomeSource.readWithoutPrompt()
         let engine = RolloutTools(store: state.store, becomePassword: becomePassword).engine()
-        let options = RolloutOptions(parallel: parallel, canary: canary, maxFailures: maxFailures, force: force, neverOlder: true)
+        let options = fleet.options(neverOlder: true)
         let nodeSecrets = RolloutSecrets(currentKeyPassphrase: try secrets.currentKeyPassphrase())
-        let report = try await LiveRun.run(output.renderer()) { [targets] sink, cancellation in
+        let report = try await LiveRun.run(output.renderer(quiet: true)) { [targets] sink, cancellation in
             try await engine.apply(targets: targets, command: "renew", options: options, secrets: nodeSecrets, events: sink,
                                    cancellation: cancellation, finisher: RenewSource.finish)
         }
@@ -98,7 +83,9 @@ enum RenewSource {
         do {
             return ClusterTarget(cluster: cluster, certificate: try CertificateToInstall(checked: report, keyPassphrase: secret))
         } catch {
-            return ClusterTarget(cluster: cluster, unusable: refusal(cluster, source, "\(error)"))
+            // The checks say best why a file cannot be used (missing, unreadable, not PEM).
+            let why = failures(report)
+            return ClusterTarget(cluster: cluster, unusable: refusal(cluster, source, why.isEmpty ? "\(error)" : why))
         }
     }
 
@@ -120,8 +107,7 @@ enum RenewSource {
         }
         let report = await LocalChecks.run(cert: source.cert, key: source.key, passphrase: secret, for: [cluster])
         guard !report.hasFailures else {
-            let failures = CheckRenderer.plain(report).filter { $0.hasPrefix("FAIL") }
-            return .refuse(refusal(cluster, source, "the local checks of \(source.cert) failed: " + failures.joined(separator: " ")))
+            return .refuse(refusal(cluster, source, "the local checks of \(source.cert) failed: " + failures(report)))
         }
         do {
             let checked = try CertificateToInstall(checked: report, keyPassphrase: secret)
@@ -132,6 +118,11 @@ enum RenewSource {
         } catch {
             return .refuse(refusal(cluster, source, "\(error)"))
         }
+    }
+
+    /// The FAIL lines of the local checks, as one text.
+    private static func failures(_ report: CheckReport) -> String {
+        CheckRenderer.plain(report).filter { $0.hasPrefix("FAIL") }.joined(separator: " ")
     }
 
     static func passphrase(_ source: CertificateSource) -> SecretSource {

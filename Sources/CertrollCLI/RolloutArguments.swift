@@ -99,10 +99,39 @@ struct OutputOptions: ParsableArguments {
     @Flag(help: "One JSON object per event on stdout, the final report last.")
     var json = false
 
-    /// JSON when asked, live progress when stdout is a terminal, plain lines otherwise.
-    func renderer() -> any EventRenderer {
+    /// JSON when asked, live progress when stdout is a terminal, plain lines
+    /// otherwise (without the passing preflight checks when `quiet`).
+    func renderer(quiet: Bool = false) -> any EventRenderer {
         if json { return JSONEventRenderer() }
         if Console.stdoutIsTerminal { return TTYEventRenderer() }
-        return PlainEventRenderer()
+        return PlainEventRenderer(showsPassingChecks: !quiet)
+    }
+}
+
+/// Which clusters a rollout takes and how (`apply`, `renew`).
+struct FleetOptions: ParsableArguments {
+    @Option(name: .customLong("cluster"), help: ArgumentHelp("Only this cluster (repeatable; default all).", valueName: "name"))
+    var clusterNames: [String] = []
+
+    @Option(help: ArgumentHelp("Clusters rolled out at once.", valueName: "n"))
+    var parallel = 4
+
+    @Flag(help: "Roll out the first cluster alone, then the rest only if it succeeded.")
+    var canary = false
+
+    @Option(help: ArgumentHelp("Start no new cluster after this many failed.", valueName: "k"))
+    var maxFailures: Int?
+
+    @Flag(help: "Roll out clusters that already serve their certificate (renew: also one issued before what they serve).")
+    var force = false
+
+    func validate() throws {
+        guard parallel >= 1 else { throw ValidationError("--parallel must be at least 1.") }
+        if let maxFailures, maxFailures < 1 { throw ValidationError("--max-failures must be at least 1.") }
+    }
+
+    func options(breakLock: String? = nil, acceptManualRollback: Bool = false, neverOlder: Bool = false) -> RolloutOptions {
+        RolloutOptions(parallel: parallel, canary: canary, maxFailures: maxFailures, force: force, breakLock: breakLock,
+                       acceptManualRollback: acceptManualRollback, neverOlder: neverOlder)
     }
 }

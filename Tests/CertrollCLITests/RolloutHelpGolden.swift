@@ -73,8 +73,9 @@ enum RolloutHelpGolden {
           --canary                Roll out the first cluster alone, then the rest only
                                   if it succeeded.
           --max-failures <k>      Start no new cluster after this many failed.
-          --force                 Roll out clusters that already serve the new
-                                  certificate.
+          --force                 Roll out clusters that already serve their
+                                  certificate (renew: also one issued before what they
+                                  serve).
           --break-lock <run-id>   Clear a lock left on the nodes by this dead run.
           --accept-manual-rollback
                                   Go on when a node's current key is encrypted and its
@@ -122,7 +123,8 @@ enum RolloutHelpGolden {
                                   if it succeeded.
           --max-failures <k>      Start no new cluster after this many failed.
           --force                 Roll out clusters that already serve their
-                                  certificate, or serve a newer one.
+                                  certificate (renew: also one issued before what they
+                                  serve).
           --prometheus <file>     At the end, rewrite this Prometheus textfile as
                                   certroll status --prometheus does.
           --become-password-file <file>
