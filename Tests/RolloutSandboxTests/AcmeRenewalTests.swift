@@ -83,8 +83,13 @@ struct AcmeRenewalTests {
 
         // A run outside any hook (a timer's) picks up the second cluster and
         // leaves the first, already current, alone.
-        let timer = try await certroll(["renew", "-i", inventory, "--state-dir", state])
+        let metrics = dir.appendingPathComponent("certroll.prom").path
+        let timer = try await certroll(["renew", "-i", inventory, "--state-dir", state, "--prometheus", metrics])
         #expect(timer.status == 0, "\(timer.stdout)\(timer.stderr)")
+        // certbot's chain without its root counts as complete for alerting too.
+        let chainValid = try String(contentsOfFile: metrics, encoding: .utf8).split(separator: "\n")
+            .filter { $0.hasPrefix("certroll_chain_valid{") }
+        #expect(chainValid.count == 4 && chainValid.allSatisfy { $0.hasSuffix(" 1") }, "\(chainValid)")
         #expect(await sandbox.servedLeaves() == [renewed, renewed, pending, pending])
         let pidsAfterTimer = try await pids(sandbox)
         #expect(Array(pidsAfterTimer[0...1]) == Array(pidsAfterHook[0...1]), "the current cluster was not restarted")
