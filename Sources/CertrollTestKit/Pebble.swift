@@ -113,6 +113,7 @@ public final class Pebble: @unchecked Sendable {
 public struct Certbot: Sendable {
     /// certbot's `--config-dir`: holds `live/` and `archive/`.
     public let configDir: URL
+    /// The CA it talks to.
     public let pebble: Pebble
 
     public init(pebble: Pebble) throws(SandboxError) {

@@ -7,8 +7,7 @@ import Testing
 /// certbot leaves in `live/` (an unencrypted PKCS#8 key, a fullchain without
 /// the root, both symlinks into `archive/`) must pass certroll's local checks
 /// as it is, or no certbot-managed fleet could renew unattended.
-@Suite(.serialized)
-struct AcmeIssuanceTests {
+@Suite struct AcmeIssuanceTests {
     @Test func certbotsLineageForTwoNamesPassesCheckBeforeAndAfterARenewal() async throws {
         let pebble = try await Pebble.start()
         defer { pebble.stop() }
