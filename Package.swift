@@ -32,10 +32,7 @@ let package = Package(
 
         .target(
             name: "CertrollCore",
-            dependencies: [
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "Yams", package: "Yams"),
-            ],
+            dependencies: [.product(name: "Yams", package: "Yams")],
             swiftSettings: settings),
         .target(
             name: "CertrollPKI",
@@ -63,7 +60,10 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            swiftSettings: settings),
+            swiftSettings: settings,
+            plugins: ["GitCommit"]),
+        // `certroll --version` names the commit it was built from.
+        .plugin(name: "GitCommit", capability: .buildTool(), path: "Plugins/GitCommit"),
         .executableTarget(
             name: "certroll",
             dependencies: [

@@ -12,7 +12,9 @@ struct ApplyCommand: AsyncParsableCommand {
             Local checks, then preflight on every node; per cluster: stage and back up \
             while XSOAR runs, stop every node, swap, start the primary and wait until it \
             serves the new certificate, then the backups, verify each by a TLS handshake. \
-            Any failure after the first stop rolls the whole cluster back. Without --yes \
+            Any failure after the first stop rolls the whole cluster back. Without \
+            --cert/--key each cluster gets its own certificate: source from the inventory; \
+            a cluster already serving its certificate is skipped. Without --yes \
             it shows the plan and asks. Exit codes: 0 done or nothing to do, 1 a cluster \
             failed and was rolled back, 2 bad input, 3 preflight refused, 4 a rollback \
             needs a person, 130 interrupted (certroll resume RUN_ID finishes).
@@ -20,20 +22,7 @@ struct ApplyCommand: AsyncParsableCommand {
 
     @OptionGroup var input: RolloutInputOptions
 
-    @Option(name: .customLong("cluster"), help: ArgumentHelp("Only this cluster (repeatable; default all).", valueName: "name"))
-    var clusterNames: [String] = []
-
-    @Option(help: ArgumentHelp("Clusters rolled out at once.", valueName: "n"))
-    var parallel = 4
-
-    @Flag(help: "Roll out the first cluster alone, then the rest only if it succeeded.")
-    var canary = false
-
-    @Option(help: ArgumentHelp("Start no new cluster after this many failed.", valueName: "k"))
-    var maxFailures: Int?
-
-    @Flag(help: "Roll out clusters that already serve the new certificate.")
-    var force = false
+    @OptionGroup var fleet: FleetOptions
 
     @Option(help: ArgumentHelp("Clear a lock left on the nodes by this dead run.", valueName: "run-id"))
     var breakLock: String?
@@ -46,42 +35,38 @@ struct ApplyCommand: AsyncParsableCommand {
     @OptionGroup var output: OutputOptions
     @OptionGroup var state: StateDirOptions
 
-    func validate() throws {
-        guard parallel >= 1 else { throw ValidationError("--parallel must be at least 1.") }
-        if let maxFailures, maxFailures < 1 { throw ValidationError("--max-failures must be at least 1.") }
-    }
-
     func run() async throws {
         try confirm.requireTerminalUnlessYes("apply", then: "certroll plan shows what it would do")
-        let clusters = try input.clusters(selecting: clusterNames)
-        let certificate = try await input.checkedCertificate(for: clusters, command: "apply", json: output.json)
-        let options = RolloutOptions(parallel: parallel, canary: canary, maxFailures: maxFailures, force: force,
-                                     breakLock: breakLock, acceptManualRollback: acceptManualRollback)
+        let clusters = try input.clusters(selecting: fleet.clusterNames)
+        let targets = try await input.targets(for: clusters, command: "apply", json: output.json)
+        let options = fleet.options(breakLock: breakLock, acceptManualRollback: acceptManualRollback)
         let engine = RolloutTools(store: state.store, ssh: try secrets.sshSecrets(for: clusters)).engine()
         var nodeSecrets = RolloutSecrets(currentKeyPassphrase: try secrets.currentKeyPassphrase())
         if !confirm.yes {
-            nodeSecrets = try await preview(engine, clusters, certificate, options, nodeSecrets)
+            nodeSecrets = try await preview(engine, targets, options, nodeSecrets)
         }
         let report = try await LiveRun.run(output.renderer()) { [nodeSecrets] sink, cancellation in
-            try await engine.apply(clusters: clusters, certificate: certificate, options: options, secrets: nodeSecrets,
-                                   events: sink, cancellation: cancellation)
+            try await engine.apply(targets: targets, options: options, secrets: nodeSecrets, events: sink, cancellation: cancellation)
         }
         try LiveRun.finish(report)
     }
 
-    /// Shows the plan on stderr and asks. When a node's current key is
-    /// encrypted and no passphrase was given, asks for it first and plans again.
-    private func preview(_ engine: RolloutEngine, _ clusters: [Cluster], _ certificate: CertificateToInstall,
-                         _ options: RolloutOptions, _ given: RolloutSecrets) async throws -> RolloutSecrets {
+    /// Shows the plan on stderr and asks. When a cluster that would change is
+    /// refused only for want of the current key's passphrase, asks for it and plans again.
+    private func preview(_ engine: RolloutEngine, _ targets: [ClusterTarget], _ options: RolloutOptions,
+                         _ given: RolloutSecrets) async throws -> RolloutSecrets {
         var nodeSecrets = given
-        var plan = await engine.plan(clusters: clusters, certificate: certificate, options: options, secrets: nodeSecrets)
-        let locked = plan.clusters.flatMap(\.nodes).flatMap(\.findings).contains { $0.check == "current-key" && $0.verdict == .fail }
+        var plan = await engine.plan(targets: targets, options: options, secrets: nodeSecrets)
+        let locked = plan.clusters.filter { $0.action == .refuse }.flatMap(\.nodes).flatMap(\.findings)
+            .contains { $0.check == .currentKey && $0.verdict == .fail }
         if locked, nodeSecrets.currentKeyPassphrase == nil {
             nodeSecrets.currentKeyPassphrase = try secrets.currentKeySource.read()
-            plan = await engine.plan(clusters: clusters, certificate: certificate, options: options, secrets: nodeSecrets)
+            plan = await engine.plan(targets: targets, options: options, secrets: nodeSecrets)
         }
         PlanText.lines(plan).forEach(Console.note)
-        try confirm.confirm("Apply \(certificate.leafFingerprint.prefix(16))… to \(clusters.count) cluster(s)?", declined: "apply")
+        let leaves = Set(targets.compactMap { $0.certificate?.leafFingerprint })
+        let what = leaves.count == 1 ? "\(leaves.first!.prefix(16))…" : "each cluster's own certificate"
+        try confirm.confirm("Apply \(what) to \(targets.count) cluster(s)?", declined: "apply")
         return nodeSecrets
     }
 }

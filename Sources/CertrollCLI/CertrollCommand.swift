@@ -11,6 +11,7 @@ public struct CertrollCommand: AsyncParsableCommand {
         CheckCommand.self,
         PlanCommand.self,
         ApplyCommand.self,
+        RenewCommand.self,
         RollbackCommand.self,
         ResumeCommand.self,
         RunsCommand.self,
@@ -26,6 +27,7 @@ public struct CertrollCommand: AsyncParsableCommand {
             line: use the --…-file options, the CERTROLL_… environment variables, or answer \
             the prompt on a terminal.
             """,
+        version: CertrollVersion.text,
         subcommands: subcommandTypes)
 
     public init() {}

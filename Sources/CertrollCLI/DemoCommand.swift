@@ -64,10 +64,6 @@ struct DemoCommand: AsyncParsableCommand {
     }
 }
 
-extension Duration {
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
-}
-
 /// `scripts/sandbox` found beside the executable's repository or the current directory.
 struct DemoSandbox {
     var script: String

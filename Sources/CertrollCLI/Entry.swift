@@ -1,5 +1,6 @@
 import ArgumentParser
 import CertrollPKI
+import CertrollRollout
 import Foundation
 
 /// The process entry: parse, run, map any error to one line on stderr and an

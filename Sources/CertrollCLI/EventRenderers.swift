@@ -18,7 +18,12 @@ extension EventRenderer {
 
 /// No terminal: one plain line per event (`HH:MM:SS tag message`, UTC), then the report summary.
 struct PlainEventRenderer: EventRenderer {
+    /// Preflight checks that passed get a line too (`renew` leaves them out:
+    /// cron mails only what matters).
+    var showsPassingChecks = true
+
     mutating func render(_ event: RolloutEvent) -> String {
+        if !showsPassingChecks, event.kind == .check, event.verdict == .pass { return "" }
         var text = "\(EventText.clock(event.time)) \(EventText.padded(EventText.tag(event), 6)) \(event.message)\n"
         if event.kind == .runFinished, let report = event.report {
             text += ReportText.lines(report).map { $0 + "\n" }.joined()
@@ -133,7 +138,7 @@ enum EventText {
     static func json(_ value: some Encodable) -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        encoder.dateEncodingStrategy = .iso8601
+        encoder.dateEncodingStrategy = JSONTime.encoding
         guard let data = try? encoder.encode(value) else { return "{}" }
         return String(decoding: data, as: UTF8.self)
     }

@@ -1,23 +1,12 @@
 import ArgumentParser
 import CertrollCore
 import CertrollPKI
-import CertrollRollout
+public import CertrollRollout
 import CertrollSSH
 
-/// Exit statuses (SPEC "Exit codes"). With several clusters the worst wins:
-/// `needsPerson` > `rolledBack` > `preflightFailed` > `ok`.
-public enum ExitStatus: Int32, Sendable {
-    case ok = 0
-    /// At least one cluster failed and was rolled back cleanly.
-    case rolledBack = 1
-    /// Bad usage or input; nothing touched.
-    case badInput = 2
-    /// Preflight failed; nothing touched.
-    case preflightFailed = 3
-    /// A rollback did not complete; a person must look.
-    case needsPerson = 4
-    case interrupted = 130
-
+/// The error → exit-status map at the CLI edge (the statuses and their
+/// ranking are `CertrollRollout.ExitStatus`).
+extension ExitStatus {
     /// The one map from errors to exit statuses. New error types get a case here.
     public static func of(_ error: any Error) -> ExitStatus {
         switch error {

@@ -12,7 +12,8 @@ struct PlanCommand: AsyncParsableCommand {
             Runs the local checks, connects to every node and runs the preflight, then \
             prints per node the certificate served and on disk (fingerprint, expiry), \
             what would change (files, conf edit, OTC) and whether it restarts. Nothing \
-            is changed on the nodes or under the state directory. Exits 0, 2 when the \
+            is changed on the nodes or under the state directory. Without --cert/--key \
+            each cluster's certificate: source is planned. Exits 0, 2 when the \
             input is bad or a local check FAILs, 3 when a cluster would be refused.
             """)
 
@@ -27,9 +28,9 @@ struct PlanCommand: AsyncParsableCommand {
 
     func run() async throws {
         let clusters = try input.clusters(selecting: clusterNames)
-        let certificate = try await input.checkedCertificate(for: clusters, command: "plan", json: output.json)
+        let targets = try await input.targets(for: clusters, command: "plan", json: output.json)
         let engine = RolloutTools(store: state.store, ssh: try secrets.sshSecrets(for: clusters)).engine()
-        let plan = await engine.plan(clusters: clusters, certificate: certificate,
+        let plan = await engine.plan(targets: targets,
                                      secrets: RolloutSecrets(currentKeyPassphrase: try secrets.currentKeyPassphrase()))
         if output.json {
             Console.out(EventText.json(PlanJSON(plan)))
@@ -95,6 +96,7 @@ struct PlanJSON: Encodable {
         var name: String
         var action: String
         var reason: String?
+        var targetFingerprint: String?
         var nodes: [Node]
     }
     var kind = "plan"
@@ -103,7 +105,7 @@ struct PlanJSON: Encodable {
 
     init(_ plan: FleetPlan) {
         clusters = plan.clusters.map { c in
-            Cluster(name: c.name, action: c.action.rawValue, reason: c.reason, nodes: c.nodes.map { n in
+            Cluster(name: c.name, action: c.action.rawValue, reason: c.reason, targetFingerprint: c.targetFingerprint, nodes: c.nodes.map { n in
                 Node(node: n.node, role: n.role.rawValue, servedFingerprint: n.servedFingerprint, servedNotAfter: n.servedNotAfter,
                      diskFingerprint: n.diskFingerprint, diskNotAfter: n.diskNotAfter, changes: n.changes, editsConf: n.editsConf,
                      writesOTC: n.writesOTC, restart: n.restart, findings: n.findings)

@@ -4,18 +4,26 @@ import CertrollRollout
 import CertrollSSH
 import Foundation
 
-/// `-i INV --cert F --key F` (+ the key passphrase): what plan and apply roll out, and where.
+/// `-i INV [--cert F --key F]` (+ the key passphrase): what plan and apply roll out, and where.
 struct RolloutInputOptions: ParsableArguments {
     @Option(name: [.customShort("i"), .long], help: ArgumentHelp("The inventory (YAML) of clusters and nodes.", valueName: "file"))
     var inventory: String
 
-    @Option(help: ArgumentHelp("The certificate chain to install (leaf, intermediates, root).", valueName: "file"))
-    var cert: String
+    @Option(help: ArgumentHelp(
+        "The certificate chain to install on every selected cluster (leaf, intermediates, root); else each cluster's certificate: source.",
+        valueName: "file"))
+    var cert: String?
 
     @Option(help: ArgumentHelp("The private key of the leaf (legacy encrypted PEM or unencrypted).", valueName: "file"))
-    var key: String
+    var key: String?
 
     @OptionGroup var passphrase: KeyPassphraseOptions
+
+    func validate() throws {
+        guard (cert == nil) == (key == nil) else {
+            throw ValidationError("give --cert and --key together, or neither (each cluster's certificate: source is then used).")
+        }
+    }
 }
 
 /// `--state-dir DIR`: where runs are journaled.
@@ -82,10 +90,39 @@ struct OutputOptions: ParsableArguments {
     @Flag(help: "One JSON object per event on stdout, the final report last.")
     var json = false
 
-    /// JSON when asked, live progress when stdout is a terminal, plain lines otherwise.
-    func renderer() -> any EventRenderer {
+    /// JSON when asked, live progress when stdout is a terminal, plain lines
+    /// otherwise (without the passing preflight checks when `quiet`).
+    func renderer(quiet: Bool = false) -> any EventRenderer {
         if json { return JSONEventRenderer() }
         if Console.stdoutIsTerminal { return TTYEventRenderer() }
-        return PlainEventRenderer()
+        return PlainEventRenderer(showsPassingChecks: !quiet)
+    }
+}
+
+/// Which clusters a rollout takes and how (`apply`, `renew`).
+struct FleetOptions: ParsableArguments {
+    @Option(name: .customLong("cluster"), help: ArgumentHelp("Only this cluster (repeatable; default all).", valueName: "name"))
+    var clusterNames: [String] = []
+
+    @Option(help: ArgumentHelp("Clusters rolled out at once.", valueName: "n"))
+    var parallel = 4
+
+    @Flag(help: "Roll out the first cluster alone, then the rest only if it succeeded.")
+    var canary = false
+
+    @Option(help: ArgumentHelp("Start no new cluster after this many failed.", valueName: "k"))
+    var maxFailures: Int?
+
+    @Flag(help: "Roll out clusters that already serve their certificate (renew: also one issued before what they serve).")
+    var force = false
+
+    func validate() throws {
+        guard parallel >= 1 else { throw ValidationError("--parallel must be at least 1.") }
+        if let maxFailures, maxFailures < 1 { throw ValidationError("--max-failures must be at least 1.") }
+    }
+
+    func options(breakLock: String? = nil, acceptManualRollback: Bool = false, neverOlder: Bool = false) -> RolloutOptions {
+        RolloutOptions(parallel: parallel, canary: canary, maxFailures: maxFailures, force: force, breakLock: breakLock,
+                       acceptManualRollback: acceptManualRollback, neverOlder: neverOlder)
     }
 }

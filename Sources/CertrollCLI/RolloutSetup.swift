@@ -12,19 +12,65 @@ extension RolloutInputOptions {
         try InventoryLoader().load(path: inventory).selecting(names)
     }
 
+    /// What each cluster gets: with `--cert/--key` that certificate for all of
+    /// them; else each cluster's own `certificate:` source (a cluster without
+    /// one is a usage error naming it). Each chain and key is checked once,
+    /// against the names of every cluster that uses it.
+    func targets(for clusters: [Cluster], command: String, json: Bool) async throws -> [ClusterTarget] {
+        if let cert, let key {
+            let certificate = try await Self.checkedCertificate(cert: cert, key: key, passphrase: passphrase.source(for: key),
+                                                                for: clusters, command: command, json: json)
+            return ClusterTarget.same(certificate, for: clusters)
+        }
+        let missing = clusters.filter { $0.certificate == nil }.map(\.name)
+        guard missing.isEmpty else {
+            throw CLIError.conflictingOptions("cluster(s) \(missing.joined(separator: ", ")) in \(inventory) have no 'certificate:' source; give --cert and --key, or add a certificate: block to the inventory.")
+        }
+        var checked: [(source: CertificateSource, certificate: CertificateToInstall)] = []
+        for cluster in clusters {
+            guard let source = cluster.certificate, !checked.contains(where: { $0.source == source }) else { continue }
+            let users = clusters.filter { $0.certificate == source }
+            checked.append((source, try await Self.checkedCertificate(
+                cert: source.cert, key: source.key, passphrase: passphrase.source(for: source), for: users, command: command, json: json)))
+        }
+        return clusters.map { cluster in
+            ClusterTarget(cluster: cluster, certificate: checked.first { $0.source == cluster.certificate }!.certificate)
+        }
+    }
+
     /// SPEC "Local checks" as the gate of plan/apply: every cluster fqdn must be
     /// covered (FAIL), node names should be (warn). Any FAIL throws (exit 2)
     /// before a node is contacted. Warnings and failures are shown.
-    func checkedCertificate(for clusters: [Cluster], command: String, json: Bool) async throws -> CertificateToInstall {
-        let encrypted = (try? KeyFile(contentsOf: key))?.format.isEncrypted ?? false
-        let secret = encrypted ? try passphrase.source(for: key).read() : nil
-        let input = CheckInput(
-            certificateFile: cert, keyFile: key, passphrase: secret,
-            requiredNames: clusters.flatMap(\.fqdn), advisoryNames: clusters.flatMap { $0.nodes.map(\.host) }, now: Date())
-        let report = await CertificateCheck().run(input)
+    static func checkedCertificate(cert: String, key: String, passphrase: SecretSource, for clusters: [Cluster],
+                                   command: String, json: Bool) async throws -> CertificateToInstall {
+        let secret = LocalChecks.keyIsEncrypted(key) ? try passphrase.read() : nil
+        let report = await LocalChecks.run(cert: cert, key: key, passphrase: secret, for: clusters)
         LocalCheckText.lines(report, cert: cert, json: json).forEach(json ? Console.out : Console.note)
         if report.hasFailures { throw CLIError.localChecksFailed(report.failures.count, cert: cert, command: command) }
         return try CertificateToInstall(checked: report, keyPassphrase: secret)
+    }
+}
+
+extension KeyPassphraseOptions {
+    /// A cluster source's passphrase: its `key_passphrase_file`, else
+    /// `--key-passphrase-file`, else the environment, else a prompt.
+    func source(for source: CertificateSource) -> SecretSource {
+        SecretSource(what: "the passphrase of \(source.key)",
+                     option: source.keyPassphraseFile == nil ? "--key-passphrase-file" : "key_passphrase_file",
+                     file: source.keyPassphraseFile ?? keyPassphraseFile, environment: Self.environment)
+    }
+}
+
+/// The local checks of one chain and key for the clusters that will use it.
+enum LocalChecks {
+    static func run(cert: String, key: String, passphrase: Secret?, for clusters: [Cluster]) async -> CheckReport {
+        await CertificateCheck().run(CheckInput(
+            certificateFile: cert, keyFile: key, passphrase: passphrase,
+            requiredNames: clusters.flatMap(\.fqdn), advisoryNames: clusters.flatMap { $0.nodes.map(\.host) }, now: Date()))
+    }
+
+    static func keyIsEncrypted(_ key: String) -> Bool {
+        (try? KeyFile(contentsOf: key))?.format.isEncrypted ?? false
     }
 }
 

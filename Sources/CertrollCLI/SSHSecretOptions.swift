@@ -42,6 +42,11 @@ struct SSHSecretOptions: ParsableArguments {
         return SSHSecrets(keyPassphrase: key, becomePassword: become)
     }
 
+    /// The same from the files or the environment only (for commands that never ask).
+    func secretsWithoutPrompt() throws(CLIError) -> SSHSecrets {
+        SSHSecrets(keyPassphrase: try sshKeySource("").readWithoutPrompt(), becomePassword: try becomeSource.readWithoutPrompt())
+    }
+
     static var agentAvailable: Bool {
         ProcessInfo.processInfo.environment["SSH_AUTH_SOCK"].map { !$0.isEmpty } ?? false
     }

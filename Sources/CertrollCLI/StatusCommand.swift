@@ -43,13 +43,7 @@ struct StatusCommand: AsyncParsableCommand {
     func validate() throws {
         guard warnDays >= 0 else { throw ValidationError("--warn-days must be 0 or more.") }
         guard parallel >= 1 else { throw ValidationError("--parallel must be 1 or more.") }
-        if let prometheus {
-            // Fail before scanning a fleet when the metrics cannot be written anyway.
-            let folder = URL(fileURLWithPath: prometheus).deletingLastPathComponent().path
-            guard access(folder, W_OK) == 0 else {
-                throw ValidationError("--prometheus \(prometheus): the folder \(folder) does not exist or is not writable.")
-            }
-        }
+        if let prometheus { try PrometheusFile.requireWritableFolder(prometheus) }
     }
 
     func run() async throws {
@@ -77,6 +71,17 @@ struct StatusCommand: AsyncParsableCommand {
             var reason = error.reason
             if reason.hasSuffix(".") { reason.removeLast() }
             throw .inventory(error.file, line: error.line, reason)
+        }
+    }
+}
+
+/// `--prometheus FILE` of status and renew.
+enum PrometheusFile {
+    /// Fails before a fleet is scanned or renewed when the metrics could not be written anyway.
+    static func requireWritableFolder(_ path: String) throws {
+        let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        guard access(folder, W_OK) == 0 else {
+            throw ValidationError("--prometheus \(path): the folder \(folder) does not exist or is not writable.")
         }
     }
 }

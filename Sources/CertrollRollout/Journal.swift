@@ -62,12 +62,30 @@ public struct RunHeader: Sendable, Codable, Equatable {
     public var user: String
     /// The selected clusters, settings resolved (no secrets live there).
     public var clusters: [Cluster]
-    /// SHA-256 of each certificate's DER, leaf first.
-    public var chainFingerprints: [String]
-    public var chainSHA256: String
-    public var keySHA256: String
-    public var keyEncrypted: Bool
+    /// Each cluster's own certificate (none for a cluster whose source was unusable).
+    public var certificates: [CertificateRecord]?
+    /// The one certificate of a run written before clusters had their own
+    /// (journals of older versions); nil in newer journals.
+    public var chainFingerprints: [String]?
+    public var chainSHA256: String?
+    public var keySHA256: String?
+    public var keyEncrypted: Bool?
     public var notAfter: Date?
+
+    public init(runID: String, command: String, controller: String, user: String, clusters: [Cluster],
+                certificates: [CertificateRecord]) {
+        self.runID = runID
+        self.command = command
+        self.controller = controller
+        self.user = user
+        self.clusters = clusters
+        self.certificates = certificates
+    }
+
+    /// The leaf-first fingerprints of the chain the run installs on `cluster`.
+    public func chainFingerprints(of cluster: String) -> [String] {
+        certificates?.first { $0.cluster == cluster }?.chainFingerprints ?? chainFingerprints ?? []
+    }
 }
 
 /// What preflight learnt about a node, journaled so rollback knows what "old" is.
@@ -83,14 +101,19 @@ public struct NodeFacts: Sendable, Codable, Equatable {
     public var keySHA256: String?
     /// The current key is encrypted: a rollback needs an OTC for it.
     public var currentKeyEncrypted: Bool
-    /// The current key's passphrase was supplied and opens it.
+    /// A passphrase that opens the current key was supplied.
     public var currentKeyOpens: Bool
+    /// Which one opened it (nil in journals written before this was recorded:
+    /// the current-key passphrase).
+    public var currentKeyOpenedWith: KeyPassphraseSource? = nil
     /// The conf must be edited to point at cert_path/key_path.
     public var confNeedsEdit: Bool
     public var strayFiles: [String]
     /// Node clock minus controller clock, seconds.
     public var clockSkewSeconds: Int?
     public var serviceRunning: Bool
+    /// When the served leaf was issued: `renew` never goes back to an older one.
+    public var servedNotBefore: Date? = nil
 }
 
 /// One file saved under `{work_dir}/backups/RUN_ID/` before the swap.
@@ -131,7 +154,7 @@ public final class FileJournal: JournalWriter, @unchecked Sendable {
         self.handle = handle
         encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        encoder.dateEncodingStrategy = JournalTime.encoding
+        encoder.dateEncodingStrategy = JSONTime.encoding
     }
 
     deinit { try? handle.close() }
@@ -151,28 +174,8 @@ public final class FileJournal: JournalWriter, @unchecked Sendable {
             throw RolloutError.stateDir("cannot read the journal \(path); check the run id with `certroll runs`.")
         }
         let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = JournalTime.decoding
+        decoder.dateDecodingStrategy = JSONTime.decoding
         return data.split(separator: 0x0A).compactMap { try? decoder.decode(JournalEntry.self, from: Data($0)) }
-    }
-}
-
-/// Journal timestamps: ISO 8601 in UTC with milliseconds, so a step's duration
-/// (and the outage, first stop → last verify) can be read from the journal.
-/// Lines without a fraction (journals of older versions) still read.
-enum JournalTime {
-    static let style = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
-
-    static let encoding: JSONEncoder.DateEncodingStrategy = .custom { date, encoder in
-        var container = encoder.singleValueContainer()
-        try container.encode(date.formatted(style))
-    }
-
-    static let decoding: JSONDecoder.DateDecodingStrategy = .custom { decoder in
-        let container = try decoder.singleValueContainer()
-        let text = try container.decode(String.self)
-        if let date = try? style.parse(text) { return date }
-        if let date = try? Date.ISO8601FormatStyle().parse(text) { return date }
-        throw DecodingError.dataCorruptedError(in: container, debugDescription: "not an ISO 8601 time: \(text)")
     }
 }
 

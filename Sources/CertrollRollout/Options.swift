@@ -15,6 +15,8 @@ public struct RolloutOptions: Sendable {
     public var breakLock: String?
     /// Go on when a node's current key is encrypted and its passphrase is not given.
     public var acceptManualRollback: Bool
+    /// Refuse a cluster whose target was issued before what it serves (`renew`; `force` overrides).
+    public var neverOlder: Bool
     /// Skew between node and controller clocks that gets a warning.
     public var clockSkewWarning: Duration
     /// Free bytes required where files are written, beyond their own size.
@@ -30,13 +32,14 @@ public struct RolloutOptions: Sendable {
                 breakLock: String? = nil, acceptManualRollback: Bool = false,
                 clockSkewWarning: Duration = .seconds(60), freeSpaceMargin: UInt64 = 1 << 20,
                 pollInterval: Duration = .seconds(2), commandTimeout: Duration = .seconds(60),
-                probeTimeout: Duration = .seconds(10)) {
+                probeTimeout: Duration = .seconds(10), neverOlder: Bool = false) {
         self.parallel = max(1, parallel)
         self.canary = canary
         self.maxFailures = maxFailures
         self.force = force
         self.breakLock = breakLock
         self.acceptManualRollback = acceptManualRollback
+        self.neverOlder = neverOlder
         self.clockSkewWarning = clockSkewWarning
         self.freeSpaceMargin = freeSpaceMargin
         self.pollInterval = pollInterval

@@ -10,7 +10,7 @@ public enum Step: String, Sendable, Codable, Equatable, CaseIterable {
     case rollbackStart = "rollback-start"
 }
 
-/// How a cluster ended. Exit codes rank them: 4 > 130 > 1 > 3 > 0.
+/// How a cluster ended; `ExitStatus` ranks their exit codes.
 public struct ClusterOutcome: Sendable, Codable, Equatable {
     /// The kinds of ending.
     public enum Kind: String, Sendable, Codable, Equatable {
@@ -22,6 +22,9 @@ public struct ClusterOutcome: Sendable, Codable, Equatable {
         case notStarted = "not-started"
         /// Preflight (or the lock) refused it; nothing on its nodes changed.
         case preflightFailed = "preflight-failed"
+        /// Its certificate source is unusable (missing file, a local check
+        /// FAILed, no passphrase); no node was changed.
+        case badSource = "bad-source"
         /// Something failed; every node is back on the old certificate (or was never stopped).
         case rolledBack = "rolled-back"
         /// A rollback could not finish; `manualSteps` says what a person must do.
@@ -45,36 +48,32 @@ public struct ClusterOutcome: Sendable, Codable, Equatable {
         self.warnings = warnings
     }
 
-    /// This cluster's own exit code (SPEC "Exit codes").
+    /// This cluster's own exit code.
     public var exitCode: Int32 {
-        switch kind {
-        case .done, .skipped, .notStarted: 0
-        case .rolledBack: 1
-        case .preflightFailed: 3
-        case .needsPerson: 4
-        case .interrupted: 130
+        let status: ExitStatus = switch kind {
+        case .done, .skipped, .notStarted: .ok
+        case .rolledBack: .rolledBack
+        case .preflightFailed: .preflightFailed
+        case .badSource: .badInput
+        case .needsPerson: .needsPerson
+        case .interrupted: .interrupted
         }
+        return status.rawValue
     }
 
     /// True when it counts towards `--max-failures`.
     public var isFailure: Bool {
         switch kind {
         case .rolledBack, .needsPerson: true
-        case .done, .skipped, .notStarted, .preflightFailed, .interrupted: false
+        case .done, .skipped, .notStarted, .preflightFailed, .badSource, .interrupted: false
         }
-    }
-
-    /// The worst of several exit codes: 4 > 130 > 1 > 3 > 0.
-    public static func worstExitCode(_ codes: [Int32]) -> Int32 {
-        let rank: [Int32: Int] = [0: 0, 3: 1, 1: 2, 130: 3, 4: 4, 2: 5]
-        return codes.max { (rank[$0] ?? 0) < (rank[$1] ?? 0) } ?? 0
     }
 }
 
 /// The final report of a run (`report.json`), last event of `--json`.
 public struct RunReport: Sendable, Codable, Equatable {
     public var runID: String
-    /// apply, resume or rollback.
+    /// apply, renew, resume or rollback.
     public var command: String
     public var started: Date
     public var finished: Date
@@ -86,5 +85,7 @@ public struct RunReport: Sendable, Codable, Equatable {
         public var name: String
         public var outcome: ClusterOutcome
         public var exitCode: Int32
+        /// Leaf fingerprint (SHA-256) of the certificate the run meant this cluster to serve.
+        public var targetFingerprint: String?
     }
 }

@@ -4,8 +4,8 @@ public import Foundation
 /// What `apply` would do across the fleet (SPEC `plan`).
 public struct FleetPlan: Sendable, Equatable {
     public var clusters: [ClusterPlan]
-    /// 3 when a cluster would be refused at preflight, else 0.
-    public var exitCode: Int32 { clusters.contains { $0.action == .refuse } ? 3 : 0 }
+    /// The worst refusal's exit code (3 at preflight, 2 for an unusable source), else 0.
+    public var exitCode: Int32 { ExitStatus.worst(clusters.map(\.exitCode)) }
 }
 
 /// One cluster's plan.
@@ -19,16 +19,23 @@ public struct ClusterPlan: Sendable, Equatable {
     /// Why refused or skipped.
     public var reason: String?
     public var nodes: [NodePlan]
+    /// Leaf fingerprint of the certificate the cluster would get (nil: its source is unusable).
+    public var targetFingerprint: String?
+    /// What apply would exit with for this cluster alone.
+    public var exitCode: Int32
 
-    init(cluster: Cluster, preflight: [NodePreflight], refused: ClusterOutcome?, certificate: CertificateToInstall, force: Bool) {
+    /// `verdict` is the engine's decision: skipped, refused, or nil to roll out.
+    init(cluster: Cluster, preflight: [NodePreflight], verdict: ClusterOutcome?, certificate: CertificateToInstall) {
         name = cluster.name
         nodes = zip(cluster.nodes, preflight).map { NodePlan(node: $0, preflight: $1, certificate: certificate) }
-        if let refused {
-            action = .refuse
-            reason = refused.reason
-        } else if !force, nodes.allSatisfy({ $0.changes.isEmpty }) {
+        targetFingerprint = certificate.leafFingerprint
+        exitCode = verdict?.exitCode ?? 0
+        if let verdict, verdict.kind == .skipped {
             action = .skip
-            reason = "every node already serves the new certificate with identical files."
+            reason = verdict.reason
+        } else if let verdict {
+            action = .refuse
+            reason = verdict.reason
         } else {
             action = .rollout
             reason = nil
@@ -36,6 +43,16 @@ public struct ClusterPlan: Sendable, Equatable {
         if action == .rollout {
             for i in nodes.indices { nodes[i].restart = true }
         }
+    }
+
+    /// A cluster whose certificate source cannot be used: no node was contacted.
+    init(cluster: Cluster, unusable: ClusterOutcome) {
+        name = cluster.name
+        action = .refuse
+        reason = unusable.reason
+        nodes = []
+        targetFingerprint = nil
+        exitCode = unusable.exitCode
     }
 }
 

@@ -16,13 +16,15 @@ public struct RolloutEngine: Sendable {
     public var logger: Logger
     public var controller: ControllerIdentity
     public var now: @Sendable () -> Date
+    /// Deadlines and polling while nodes stop and start.
+    public var clock: any RolloutClock
     /// Wraps the run's journal writer (fault injection in tests).
     public var journalDecorator: (@Sendable (any JournalWriter) -> any JournalWriter)?
 
     public init(connector: any HostConnector, probe: any TLSProbe, keyInspector: any KeyInspector,
                 certificateDates: (any CertificateDates)? = nil, hook: (any AfterSuccessHook)? = nil,
                 store: RunStore, logger: Logger, controller: ControllerIdentity = .current,
-                now: @escaping @Sendable () -> Date = { Date() },
+                now: @escaping @Sendable () -> Date = { Date() }, clock: any RolloutClock = ContinuousRolloutClock(),
                 journalDecorator: (@Sendable (any JournalWriter) -> any JournalWriter)? = nil) {
         self.connector = connector
         self.probe = probe
@@ -33,48 +35,70 @@ public struct RolloutEngine: Sendable {
         self.logger = logger
         self.controller = controller
         self.now = now
+        self.clock = clock
         self.journalDecorator = journalDecorator
     }
 
     // MARK: apply
 
-    /// SPEC `apply`: preflight every node of every cluster, then roll the clusters
-    /// out (parallel, canary, max-failures, Ctrl-C). Throws only when the state
-    /// directory cannot be used (nothing touched: exit 2).
+    /// SPEC `apply` with `--cert/--key`: every cluster gets `certificate`.
     public func apply(clusters: [Cluster], certificate: CertificateToInstall, options: RolloutOptions = .init(),
                       secrets: RolloutSecrets = .init(), events: any RolloutEventSink = DiscardingEventSink(),
                       cancellation: RolloutCancellation = .init()) async throws -> RunReport {
+        try await apply(targets: ClusterTarget.same(certificate, for: clusters), options: options, secrets: secrets,
+                        events: events, cancellation: cancellation)
+    }
+
+    /// SPEC `apply` and `renew`: preflight every node of every cluster, skip the
+    /// clusters already on their own certificate, then roll the others out
+    /// (parallel, canary, max-failures, Ctrl-C). `finisher` completes a cluster's
+    /// certificate only once it must change (so a skipped one needs no secret).
+    /// Throws only when the state directory cannot be used (nothing touched: exit 2).
+    public func apply(targets: [ClusterTarget], command: String = "apply", options: RolloutOptions = .init(),
+                      secrets: RolloutSecrets = .init(), events: any RolloutEventSink = DiscardingEventSink(),
+                      cancellation: RolloutCancellation = .init(), finisher: TargetFinisher? = nil) async throws -> RunReport {
+        let clusters = targets.map(\.cluster)
         let started = now()
         let runID = RunStore.newRunID(now: started)
         try store.create(runID)
         let journal = try openJournal(runID)
-        var header = JournalEntry(kind: .run, message: "apply of \(clusters.count) cluster(s) by \(controller.user)@\(controller.host)")
-        header.header = RunHeader(runID: runID, command: "apply", controller: controller.host, user: controller.user,
-                                  clusters: clusters, chainFingerprints: certificate.chainFingerprints,
-                                  chainSHA256: certificate.chainSHA256, keySHA256: certificate.keySHA256,
-                                  keyEncrypted: certificate.keyPassphrase != nil, notAfter: certificate.notAfter)
+        var header = JournalEntry(kind: .run, message: "\(command) of \(clusters.count) cluster(s) by \(controller.user)@\(controller.host)")
+        header.header = RunHeader(runID: runID, command: command, controller: controller.host, user: controller.user, clusters: clusters,
+                                  certificates: targets.compactMap { t in t.certificate.map { CertificateRecord(cluster: t.cluster.name, certificate: $0) } })
         try journal.append(header)
-        events.receive(RolloutEvent(kind: .runStarted, runID: runID, message: "run \(runID): apply to \(clusters.map(\.name).joined(separator: ", ")).", time: now()))
-        store.log(runID, "run \(runID) started: apply \(clusters.map(\.name).joined(separator: ", "))")
+        events.receive(RolloutEvent(kind: .runStarted, runID: runID, message: "run \(runID): \(command) to \(clusters.map(\.name).joined(separator: ", ")).", time: now()))
+        store.log(runID, "run \(runID) started: \(command) \(clusters.map(\.name).joined(separator: ", "))")
 
-        let checked = await preflightAll(clusters, certificate: certificate, options: options, secrets: secrets,
-                                         runID: runID, journal: journal, events: events)
         var outcomes: [String: ClusterOutcome] = [:]
-        var toRoll: [(Cluster, [(any RemoteHost)?], [NodeFacts?])] = []
-        for (cluster, result) in zip(clusters, checked) {
-            if let failure = result.failure {
-                outcomes[cluster.name] = failure
-            } else if !options.force, result.facts.allSatisfy({ isCurrent($0, certificate) }) {
-                outcomes[cluster.name] = ClusterOutcome(.skipped, reason: "cluster \(cluster.name): every node already serves the new certificate with identical files; nothing restarted (--force rolls it out anyway).")
-            } else {
-                toRoll.append((cluster, result.hosts, result.facts))
-                continue
+        var checkable: [(Cluster, CertificateToInstall)] = []
+        for target in targets {
+            switch target.source {
+            case .certificate(let certificate):
+                checkable.append((target.cluster, certificate))
+            case .unusable(let outcome):
+                outcomes[target.cluster.name] = outcome
+                try? record(outcome, cluster: target.cluster.name, journal: journal, runID: runID, events: events)
             }
-            try? record(outcomes[cluster.name]!, cluster: cluster.name, journal: journal, runID: runID, events: events)
+        }
+        let checked = await preflightAll(checkable, options: options, secrets: secrets, runID: runID, journal: journal, events: events)
+        var toRoll: [(Cluster, [(any RemoteHost)?], [NodeFacts?], CertificateToInstall)] = []
+        for ((cluster, certificate), result) in zip(checkable, checked) {
+            var outcome = verdict(cluster, certificate, result, options)
+            if outcome == nil, let finisher {
+                switch await finisher(cluster, certificate) {
+                case .rollOut(let complete): toRoll.append((cluster, result.hosts, result.facts, complete))
+                case .refuse(let refusal): outcome = refusal
+                }
+            } else if outcome == nil {
+                toRoll.append((cluster, result.hosts, result.facts, certificate))
+            }
+            guard let outcome else { continue }
+            outcomes[cluster.name] = outcome
+            try? record(outcome, cluster: cluster.name, journal: journal, runID: runID, events: events)
         }
 
         let rolled = await schedule(toRoll.map { item in
-            let (cluster, hosts, facts) = item
+            let (cluster, hosts, facts, certificate) = item
             return (cluster.name, { () async -> ClusterOutcome in
                 let ctx = self.context(runID: runID, cluster: cluster, hosts: hosts, facts: facts, certificate: certificate,
                                        chainFingerprints: certificate.chainFingerprints, secrets: secrets, options: options,
@@ -84,21 +108,34 @@ public struct RolloutEngine: Sendable {
         }, options: options, cancellation: cancellation, journal: journal, runID: runID, events: events)
         outcomes.merge(rolled) { $1 }
         for result in checked { for h in result.hosts { await h?.close() } }
-        return try finish(runID: runID, command: "apply", started: started, order: clusters.map(\.name), outcomes: outcomes,
+        return try finish(runID: runID, command: command, started: started, order: clusters.map(\.name), outcomes: outcomes,
+                          targets: { name in targets.first { $0.cluster.name == name }?.certificate?.leafFingerprint },
                           cancelled: cancellation.stopsScheduling, events: events)
     }
 
     // MARK: plan
 
-    /// SPEC `plan`: preflight everywhere and describe what `apply` would do.
-    /// Changes nothing on the nodes and writes nothing under `runs/`.
+    /// SPEC `plan` with `--cert/--key`: every cluster gets `certificate`.
     public func plan(clusters: [Cluster], certificate: CertificateToInstall, options: RolloutOptions = .init(),
                      secrets: RolloutSecrets = .init(), events: any RolloutEventSink = DiscardingEventSink()) async -> FleetPlan {
-        let checked = await preflightAll(clusters, certificate: certificate, options: options, secrets: secrets,
-                                         runID: nil, journal: nil, events: events)
+        await plan(targets: ClusterTarget.same(certificate, for: clusters), options: options, secrets: secrets, events: events)
+    }
+
+    /// SPEC `plan`: preflight everywhere and describe what `apply` would do, by
+    /// the same rules. Changes nothing on the nodes and writes nothing under `runs/`.
+    public func plan(targets: [ClusterTarget], options: RolloutOptions = .init(),
+                     secrets: RolloutSecrets = .init(), events: any RolloutEventSink = DiscardingEventSink()) async -> FleetPlan {
+        let checkable = targets.compactMap { t in t.certificate.map { (t.cluster, $0) } }
+        let checked = await preflightAll(checkable, options: options, secrets: secrets, runID: nil, journal: nil, events: events)
         for result in checked { for h in result.hosts { await h?.close() } }
-        return FleetPlan(clusters: zip(clusters, checked).map { cluster, result in
-            ClusterPlan(cluster: cluster, preflight: result.preflight, refused: result.failure, certificate: certificate, force: options.force)
+        var results = zip(checkable, checked).makeIterator()
+        return FleetPlan(clusters: targets.map { target in
+            guard case .certificate = target.source, let ((cluster, certificate), result) = results.next() else {
+                if case .unusable(let outcome) = target.source { return ClusterPlan(cluster: target.cluster, unusable: outcome) }
+                preconditionFailure("every target with a certificate was checked")
+            }
+            return ClusterPlan(cluster: cluster, preflight: result.preflight, verdict: verdict(cluster, certificate, result, options),
+                               certificate: certificate)
         })
     }
 
@@ -149,9 +186,9 @@ public struct RolloutEngine: Sendable {
                 let ctx = DriverContext(
                     runID: runID, cluster: cluster, hosts: hosts, facts: facts, backups: progress.backups,
                     otcWritten: progress.otcWritten, confStaged: progress.confStaged, certificate: nil,
-                    chainFingerprints: history.header.chainFingerprints, secrets: secrets, options: options,
+                    chainFingerprints: history.header.chainFingerprints(of: cluster.name), secrets: secrets, options: options,
                     controller: self.controller, probe: self.probe, hook: self.hook, journal: journal, events: events,
-                    cancellation: cancellation, logger: self.logger, now: self.now)
+                    cancellation: cancellation, logger: self.logger, now: self.now, clock: self.clock)
                 let outcome = await ClusterDriver(context: ctx).run(mode: mode)
                 for h in hosts { await h?.close() }
                 return outcome
@@ -160,7 +197,8 @@ public struct RolloutEngine: Sendable {
         let done = await schedule(jobs, options: options, cancellation: cancellation, journal: journal, runID: runID, events: events)
         outcomes.merge(done) { $1 }
         return try finish(runID: runID, command: command, started: started, order: history.header.clusters.map(\.name),
-                          outcomes: outcomes, cancelled: cancellation.stopsScheduling, events: events)
+                          outcomes: outcomes, targets: { history.header.chainFingerprints(of: $0).first },
+                          cancelled: cancellation.stopsScheduling, events: events)
     }
 
     // MARK: shared machinery
@@ -173,14 +211,14 @@ public struct RolloutEngine: Sendable {
         var failure: ClusterOutcome?
     }
 
-    private func preflightAll(_ clusters: [Cluster], certificate: CertificateToInstall, options: RolloutOptions,
+    private func preflightAll(_ clusters: [(Cluster, CertificateToInstall)], options: RolloutOptions,
                               secrets: RolloutSecrets, runID: String?, journal: (any JournalWriter)?,
                               events: any RolloutEventSink) async -> [ClusterCheck] {
         await withTaskGroup(of: (Int, ClusterCheck).self) { group in
             var next = 0
             var results = [ClusterCheck?](repeating: nil, count: clusters.count)
             func add(_ i: Int) {
-                group.addTask { (i, await self.preflight(clusters[i], certificate: certificate, options: options, secrets: secrets,
+                group.addTask { (i, await self.preflight(clusters[i].0, certificate: clusters[i].1, options: options, secrets: secrets,
                                                          runID: runID, journal: journal, events: events)) }
             }
             while next < min(clusters.count, options.parallel) { add(next); next += 1 }
@@ -200,13 +238,13 @@ public struct RolloutEngine: Sendable {
             do {
                 let host = try await connector.connect(to: node)
                 hosts.append(host)
-                let p = Preflight(node: node, host: host, certificate: certificate, options: options, secrets: secrets,
-                                  keyInspector: keyInspector, certificateDates: certificateDates, probe: probe, runID: runID, now: now)
-                results.append(await p.run())
+                let gatherer = NodeFactGatherer(node: node, host: host, certificate: certificate, options: options, secrets: secrets,
+                                                keyInspector: keyInspector, certificateDates: certificateDates, probe: probe, now: now)
+                results.append(await Preflight(gatherer: gatherer, runID: runID).run())
             } catch {
                 hosts.append(nil)
                 results.append(NodePreflight(node: node.host, findings: [PreflightFinding(
-                    check: "connect", verdict: .fail, message: "node \(node.host): \(error); check the host, credentials and host key.")], facts: nil))
+                    check: .connect, verdict: .fail, message: "node \(node.host): \(error); check the host, credentials and host key.")], facts: nil))
             }
         }
         for r in results {
@@ -230,12 +268,25 @@ public struct RolloutEngine: Sendable {
         return ClusterCheck(hosts: hosts, preflight: results, facts: results.map(\.facts), failure: failure)
     }
 
-    /// Every file on the node already is the new one and it is served.
-    private func isCurrent(_ facts: NodeFacts?, _ cert: CertificateToInstall) -> Bool {
-        guard let facts else { return false }
-        return facts.servedFingerprint == cert.leafFingerprint && facts.certSHA256 == cert.chainSHA256
-            && facts.keySHA256 == cert.keySHA256 && !facts.confNeedsEdit
+    /// What preflight decides for a cluster: skipped (already current), refused,
+    /// or nil to roll it out. A current cluster is skipped even when the only
+    /// failures concern the current key's passphrase: nothing will change, so
+    /// no rollback can need it.
+    private func verdict(_ cluster: Cluster, _ certificate: CertificateToInstall, _ check: ClusterCheck,
+                         _ options: RolloutOptions) -> ClusterOutcome? {
+        let failures = check.preflight.flatMap(\.failures)
+        if !options.force, CurrentRule.clusterIsCurrent(check.facts, certificate.identity),
+           failures.allSatisfy(\.check.mattersOnlyWhenClusterChanges) {
+            return ClusterOutcome(.skipped, reason: "cluster \(cluster.name): every node already serves its certificate (leaf \(certificate.leafFingerprint.prefix(16))…) with identical files; nothing restarted (--force rolls it out anyway).")
+        }
+        if let failure = check.failure { return failure }
+        if options.neverOlder, !options.force, let newer = CurrentRule.servedNewer(check.facts, than: certificate.notBefore) {
+            return ClusterOutcome(.preflightFailed, reason: "cluster \(cluster.name) was not touched: its certificate source was issued \(iso(certificate.notBefore)), before the certificate its nodes serve (issued \(iso(newer))); renew never goes back to an older certificate (renew the source, or --force to roll it out anyway).")
+        }
+        return nil
     }
+
+    private func iso(_ date: Date) -> String { date.formatted(.iso8601) }
 
     /// Runs cluster jobs: `parallel` at once, canary first alone, no new cluster
     /// after `maxFailures` failures or a Ctrl-C.
@@ -296,17 +347,17 @@ public struct RolloutEngine: Sendable {
     }
 
     private func finish(runID: String, command: String, started: Date, order: [String], outcomes: [String: ClusterOutcome],
-                        cancelled: Bool, events: any RolloutEventSink) throws -> RunReport {
+                        targets: (String) -> String?, cancelled: Bool, events: any RolloutEventSink) throws -> RunReport {
         let clusters = order.map { name in
             let o = outcomes[name] ?? ClusterOutcome(.notStarted)
             // A rollback that was asked for and completed is a success.
             let requested = command == "rollback" && o.kind == .rolledBack
-            return RunReport.ClusterReport(name: name, outcome: o, exitCode: requested ? 0 : o.exitCode)
+            return RunReport.ClusterReport(name: name, outcome: o, exitCode: requested ? 0 : o.exitCode, targetFingerprint: targets(name))
         }
         // Ctrl-C makes the run "interrupted" (130) only when it left work undone:
         // a cluster it kept from starting, or one stopped mid-way for resume.
         let leftUndone = cancelled && clusters.contains { [.notStarted, .interrupted].contains($0.outcome.kind) }
-        let code = ClusterOutcome.worstExitCode(clusters.map(\.exitCode) + (leftUndone ? [130] : []))
+        let code = ExitStatus.worst(clusters.map(\.exitCode) + (leftUndone ? [ExitStatus.interrupted.rawValue] : []))
         let report = RunReport(runID: runID, command: command, started: started, finished: now(), clusters: clusters, exitCode: code)
         try store.writeReport(report)
         store.log(runID, "run \(runID) finished: exit \(code)")
@@ -327,6 +378,6 @@ public struct RolloutEngine: Sendable {
         DriverContext(runID: runID, cluster: cluster, hosts: hosts, facts: facts, backups: [:], otcWritten: [:], confStaged: [:],
                       certificate: certificate, chainFingerprints: chainFingerprints, secrets: secrets, options: options,
                       controller: controller, probe: probe, hook: hook, journal: journal, events: events,
-                      cancellation: cancellation, logger: logger, now: now)
+                      cancellation: cancellation, logger: logger, now: now, clock: clock)
     }
 }

@@ -78,7 +78,7 @@ struct RunHistory {
                 return rollback
                     ? Decision(mode: .rollback(servingOld: [], reason: "certroll rollback was asked for"), keep: last)
                     : Decision(mode: nil, keep: last)
-            case .skipped, .notStarted, .preflightFailed, .rolledBack:
+            case .skipped, .notStarted, .preflightFailed, .badSource, .rolledBack:
                 return Decision(mode: nil, keep: last)
             case .needsPerson, .interrupted:
                 break

@@ -1,3 +1,4 @@
+import CertrollCore
 public import Foundation
 
 /// The state directory: `runs/RUN_ID/{journal.jsonl,report.json,log}`.
@@ -25,7 +26,7 @@ public struct RunStore: Sendable {
         f.locale = Locale(identifier: "en_US_POSIX")
         f.timeZone = TimeZone(identifier: "UTC")
         f.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
-        let random = (0..<3).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
+        let random = Hex.encode((0..<3).map { _ in UInt8.random(in: 0...255) })
         return f.string(from: now) + "-" + random
     }
 
@@ -51,14 +52,14 @@ public struct RunStore: Sendable {
     public func writeReport(_ report: RunReport) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        encoder.dateEncodingStrategy = .iso8601
+        encoder.dateEncodingStrategy = JSONTime.encoding
         try encoder.encode(report).write(to: URL(fileURLWithPath: reportPath(report.runID)), options: .atomic)
     }
 
     public func readReport(_ runID: String) -> RunReport? {
         guard let data = FileManager.default.contents(atPath: reportPath(runID)) else { return nil }
         let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
+        decoder.dateDecodingStrategy = JSONTime.decoding
         return try? decoder.decode(RunReport.self, from: data)
     }
 

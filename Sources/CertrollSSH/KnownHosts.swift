@@ -1,3 +1,4 @@
+import CertrollCore
 import Foundation
 
 #if canImport(Glibc)
@@ -168,7 +169,7 @@ struct KnownHosts {
         for raw in patterns.split(separator: ",") {
             let negated = raw.hasPrefix("!")
             let pattern = negated ? String(raw.dropFirst()) : String(raw)
-            if glob(Array(pattern.lowercased().utf8)[...], Array(token.lowercased().utf8)[...]) {
+            if SSHConfig.glob(pattern, token) {
                 if negated { return false }
                 matched = true
             }
@@ -184,27 +185,6 @@ struct KnownHosts {
         else { return false }
         return Digest.hmacSHA1(key: [UInt8](salt), message: Array(token.utf8)) == [UInt8](hash)
     }
-
-    private static func glob(_ p: ArraySlice<UInt8>, _ s: ArraySlice<UInt8>) -> Bool {
-        guard let c = p.first else { return s.isEmpty }
-        switch c {
-        case UInt8(ascii: "*"):
-            var rest = s
-            while true {
-                if glob(p.dropFirst(), rest) { return true }
-                if rest.isEmpty { return false }
-                rest = rest.dropFirst()
-            }
-        case UInt8(ascii: "?"):
-            return !s.isEmpty && glob(p.dropFirst(), s.dropFirst())
-        default:
-            return s.first == c && glob(p.dropFirst(), s.dropFirst())
-        }
-    }
 }
 
-func expandTilde(_ path: String) -> String {
-    guard path == "~" || path.hasPrefix("~/") else { return path }
-    let home = ProcessInfo.processInfo.environment["HOME"] ?? NSHomeDirectory()
-    return home + path.dropFirst()
-}
+func expandTilde(_ path: String) -> String { PathText.expandingTilde(path) }

@@ -70,7 +70,7 @@ public struct SSHError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 
     public static func timeout(node: String, step: String, after: Duration) -> SSHError {
-        SSHError(.timeout, node: node, reason: "\(step) timed out after \(after.certrollSeconds)",
+        SSHError(.timeout, node: node, reason: "\(step) timed out after \(DurationText.format(after))",
                  fix: "check the node and the network, or raise the timeout")
     }
 
@@ -102,20 +102,5 @@ public struct SSHError: Error, Sendable, Equatable, CustomStringConvertible {
             .remoteCommandFailed, node: node,
             reason: "`\(command.shell)` \(how)" + (firstLine.isEmpty ? "" : ": \(firstLine)"),
             fix: "run it by hand on the node to see why")
-    }
-}
-
-extension Duration {
-    /// `10s`, `1.5s`: how the inventory writes durations.
-    var certrollSeconds: String {
-        let (s, atto) = components
-        if atto == 0 { return "\(s)s" }
-        let ms = Int64(atto / 1_000_000_000_000_000)
-        return "\(Double(s) + Double(ms) / 1000)s"
-    }
-
-    var seconds: Double {
-        let (s, atto) = components
-        return Double(s) + Double(atto) / 1e18
     }
 }

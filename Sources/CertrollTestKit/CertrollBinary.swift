@@ -33,6 +33,16 @@ public enum Certroll {
         return try runProcess(executable, arguments, environment: env, in: directory)
     }
 
+    /// Runs as an unprivileged user: as root, through `setpriv` as nobody, so the
+    /// refusals a non-root user gets are tested on CI (which runs as root) too.
+    public static func runUnprivileged(_ arguments: [String]) throws -> Result {
+        guard getuid() == 0 else { return try run(arguments) }
+        let env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("CERTROLL_") }
+        return try runProcess(URL(fileURLWithPath: "/usr/bin/setpriv"),
+                              ["--reuid=65534", "--regid=65534", "--clear-groups", executable.path] + arguments,
+                              environment: env, in: URL(fileURLWithPath: "/"))
+    }
+
     /// Runs a program with stdin from /dev/null and collects both streams.
     /// stderr is drained on its own thread: a child that fills one pipe while
     /// we wait on the other would otherwise never finish.

@@ -37,3 +37,28 @@ public final class HostThatDiesAfterStop: InMemoryHost, @unchecked Sendable {
         reachable = true
     }
 }
+
+/// Its stop command succeeds but the service keeps running, as a hung XSOAR does.
+public final class HostThatNeverStops: InMemoryHost, @unchecked Sendable {
+    public override func fault(_ op: Operation) throws -> CommandResult? {
+        guard case .run(let c) = op, c == NodeCommands(settings).stop.shell else { return nil }
+        return CommandResult(exitStatus: 0)
+    }
+}
+
+/// A `RolloutClock` whose sleep moves its time on at once: a deadline of ten
+/// minutes is reached in as many polls, without waiting.
+public final class ClockThatSkipsSleep: RolloutClock, @unchecked Sendable {
+    private let lock = NSLock()
+    private var elapsed = Duration.zero
+    public private(set) var sleeps = 0
+
+    public init() {}
+    public var now: Duration { lock.withLock { elapsed } }
+    public func sleep(for duration: Duration) async throws {
+        lock.withLock {
+            elapsed += duration
+            sleeps += 1
+        }
+    }
+}

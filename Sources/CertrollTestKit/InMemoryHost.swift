@@ -223,46 +223,80 @@ open class InMemoryHost: RemoteHost, @unchecked Sendable {
         default:
             break
         }
-        let words = ShellWords.split(shell)
-        switch words.first {
-        case "sha256sum":
-            guard words.count >= 3, words[1] == "--" else { return fail(1, "sha256sum: usage") }
-            let paths = words.dropFirst(2)
-            let sums = paths.compactMap { p in _files[p].flatMap { $0.isDirectory ? nil : "\(SHA256.hex($0.data))  \(p)\n" } }
-            guard sums.count == paths.count else { return CommandResult(exitStatus: 1, stdout: Data(sums.joined().utf8), stderr: Data("sha256sum: no such file".utf8)) }
-            return ok(sums.joined())
-        case "df":
-            guard words.count == 4, _files[words[3]] != nil else { return fail(1, "df: no such file or directory") }
-            return ok("Filesystem 1024-blocks Used Available Capacity Mounted on\n/dev/sda1 100000000 1 \(freeKilobytesAt[words[3]] ?? freeKilobytes) 1% /\n")
-        case "getent":
-            guard words.count == 3 else { return fail(2, "") }
-            let known = words[1] == "group" ? groups : users
-            return known.contains(words[2]) ? ok("\(words[2]):x:1000:\n") : fail(2, "")
-        case "cp":
-            guard words.count == 5, let e = _files[words[3]] else { return fail(1, "cp: cannot stat") }
-            guard _files[parent(words[4])]?.isDirectory == true else { return fail(1, "cp: no such directory") }
-            _files[words[4]] = e
-            return ok("")
-        case "test":
-            // test -r FROM && cat -- FROM > TO && rm -f -- FROM
-            guard words.count == 14, words[1] == "-r" else { return fail(2, "test: usage") }
-            guard let e = _files[words[2]] else { return fail(1, "") }
-            guard var target = _files[words[8]] else { return fail(1, "sh: cannot create \(words[8])") }
-            target.data = e.data
-            _files[words[8]] = target
-            _files[words[2]] = nil
-            return ok("")
-        case "mkdir":
-            // mkdir -p -m 0700 -- DIR && (set -C && printf '%s\n' JSON > LOCK)
-            guard words.count >= 14 else { return fail(2, "mkdir: usage") }
-            let dir = words[5], json = words[12], lockPath = words[14].hasSuffix(")") ? String(words[14].dropLast()) : words[14]
-            mkdirs(dir, mode: 0o700)
-            if _files[lockPath] != nil { return fail(1, "sh: cannot create \(lockPath): File exists") }
-            _files[lockPath] = Entry(data: Data((json + "\n").utf8), mode: 0o644, owner: "root", group: "root", isDirectory: false)
-            return ok("")
-        default:
-            return fail(127, "sh: \(words.first ?? ""): not understood by InMemoryHost")
+        if let match = commandsWithArguments(commands).first(where: { $0.command.shell == shell }) { return match.result() }
+        if let lock = takeLock(shell, commands) { return lock }
+        return fail(127, "sh: not a command NodeCommands builds for \(name): \(shell)")
+    }
+
+    /// The commands with arguments NodeCommands builds for the paths, users and
+    /// groups this node knows (its files, the staged, restore and backup copies
+    /// a run makes), each with what running it does here.
+    private func commandsWithArguments(_ commands: NodeCommands) -> [(command: RemoteCommand, result: () -> CommandResult)] {
+        var out: [(command: RemoteCommand, result: () -> CommandResult)] = []
+        let paths = Set(_files.keys).union(commands.swappedFiles).union(commands.leftoverFiles).sorted()
+        for path in paths {
+            out.append((NodeCommands.sha256(path), { self.sha256([path]) }))
+            out.append((NodeCommands.freeSpace(path), { self.freeSpace(path) }))
         }
+        for user in users.union([settings.owner]) {
+            out.append((NodeCommands.userExists(user), { self.users.contains(user) ? self.ok("\(user):x:1000:\n") : self.fail(2, "") }))
+        }
+        for group in groups.union([settings.group]) {
+            out.append((NodeCommands.groupExists(group), { self.groups.contains(group) ? self.ok("\(group):x:1000:\n") : self.fail(2, "") }))
+        }
+        let backupsRoot = parent(commands.backupDirectory(runID: "RUN_ID"))
+        let runIDs = _files.keys.filter { parent($0) == backupsRoot && _files[$0]?.isDirectory == true }.map { ($0 as NSString).lastPathComponent }
+        for runID in runIDs {
+            for (role, path) in commands.backedUpFiles {
+                let backup = commands.backupPath(role: role, of: path, runID: runID)
+                out.append((NodeCommands.copyPreserving(path, to: backup), { self.copy(path, to: backup) }))
+                out.append((NodeCommands.sha256([path, backup]), { self.sha256([path, backup]) }))
+                out.append((NodeCommands.copyPreserving(backup, to: NodeCommands.restoring(path)), { self.copy(backup, to: NodeCommands.restoring(path)) }))
+            }
+        }
+        for from in [NodeCommands.staged(settings.confPath), NodeCommands.restoring(settings.confPath)] {
+            out.append((NodeCommands.rewriteInPlace(from, to: settings.confPath), { self.rewrite(from, to: self.settings.confPath) }))
+        }
+        return out
+    }
+
+    /// `takeLock` for the record it carries: the command must be exactly the
+    /// one NodeCommands builds for that record.
+    private func takeLock(_ shell: String, _ commands: NodeCommands) -> CommandResult? {
+        guard let open = shell.firstIndex(of: "{"), let close = shell.lastIndex(of: "}"), open < close,
+              let record = LockRecord(lockFile: Data(shell[open...close].utf8)), commands.takeLock(record).shell == shell else { return nil }
+        mkdirs(settings.workDir, mode: 0o700)
+        if _files[commands.lockPath] != nil { return fail(1, "sh: cannot create \(commands.lockPath): File exists") }
+        _files[commands.lockPath] = Entry(data: Data((record.json + "\n").utf8), mode: 0o644, owner: "root", group: "root", isDirectory: false)
+        return ok("")
+    }
+
+    private func sha256(_ paths: [String]) -> CommandResult {
+        let sums = paths.compactMap { p in _files[p].flatMap { $0.isDirectory ? nil : "\(SHA256.hex($0.data))  \(p)\n" } }
+        guard sums.count == paths.count else { return CommandResult(exitStatus: 1, stdout: Data(sums.joined().utf8), stderr: Data("sha256sum: no such file".utf8)) }
+        return ok(sums.joined())
+    }
+
+    private func freeSpace(_ path: String) -> CommandResult {
+        guard _files[path] != nil else { return fail(1, "df: no such file or directory") }
+        return ok("Filesystem 1024-blocks Used Available Capacity Mounted on\n/dev/sda1 100000000 1 \(freeKilobytesAt[path] ?? freeKilobytes) 1% /\n")
+    }
+
+    private func copy(_ from: String, to: String) -> CommandResult {
+        guard let e = _files[from] else { return fail(1, "cp: cannot stat") }
+        guard _files[parent(to)]?.isDirectory == true else { return fail(1, "cp: no such directory") }
+        _files[to] = e
+        return ok("")
+    }
+
+    /// `test -r FROM && cat -- FROM > TO && rm -f -- FROM`
+    private func rewrite(_ from: String, to: String) -> CommandResult {
+        guard let e = _files[from] else { return fail(1, "") }
+        guard var target = _files[to] else { return fail(1, "sh: cannot create \(to)") }
+        target.data = e.data
+        _files[to] = target
+        _files[from] = nil
+        return ok("")
     }
 
     private func certificateLikeFiles() -> [String] {
@@ -357,35 +391,4 @@ open class InMemoryHost: RemoteHost, @unchecked Sendable {
 /// An error an in-memory host raises (a failed file operation).
 public struct InMemoryError: Error, CustomStringConvertible {
     public var description: String
-}
-
-/// Enough POSIX `sh` word splitting for the commands `NodeCommands` builds.
-public enum ShellWords {
-    public static func split(_ s: String) -> [String] {
-        var words: [String] = []
-        var current = ""
-        var inWord = false
-        var quoted = false
-        var it = s.makeIterator()
-        while let c = it.next() {
-            if quoted {
-                if c == "'" { quoted = false } else { current.append(c) }
-            } else if c == "'" {
-                quoted = true
-                inWord = true
-            } else if c == "\\" {
-                if let n = it.next() { current.append(n) }
-                inWord = true
-            } else if c.isWhitespace {
-                if inWord { words.append(current) }
-                current = ""
-                inWord = false
-            } else {
-                current.append(c)
-                inWord = true
-            }
-        }
-        if inWord { words.append(current) }
-        return words
-    }
 }

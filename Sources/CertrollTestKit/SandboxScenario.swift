@@ -1,4 +1,5 @@
 import CertrollCore
+import CertrollPKI
 public import Foundation
 
 /// What acceptance scenarios on the sandbox look at and change on a node:
@@ -17,6 +18,17 @@ extension Sandbox {
             throw SandboxError(.spawnFailed, "node \(index): could not stat \(paths) (\(result.stderrText))")
         }
         return Dictionary(uniqueKeysWithValues: zip(paths, lines))
+    }
+
+    /// The leaf each node serves now (SHA-256 of its DER), in node order; `none` where nothing answers.
+    public func servedLeaves() async -> [String] {
+        var result: [String] = []
+        for node in nodes {
+            let chain = try? await OpenSSLTLSProbe().probe(host: node.address, port: node.httpsPort, serverName: nil,
+                                                           timeout: .seconds(5))
+            result.append(chain?.leafFingerprint ?? "none")
+        }
+        return result
     }
 
     /// The pid of node `index`'s running xsoar-sim; nil when the service is not running.

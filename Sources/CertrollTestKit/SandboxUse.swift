@@ -1,4 +1,3 @@
-import CertrollPKI
 import Foundation
 
 extension Sandbox {
@@ -14,15 +13,5 @@ extension Sandbox {
             throw error
         }
         try await sandbox.down()
-    }
-
-    /// The leaf each node serves now (SHA-256 of its DER), in node order,
-    /// probed from the host (a sandbox without bastions).
-    public func servedLeaves() async throws -> [String] {
-        var result: [String] = []
-        for node in nodes {
-            result.append(try await OpenSSLTLSProbe().probe(host: node.address, port: node.httpsPort, serverName: nil, timeout: .seconds(5)).leafFingerprint)
-        }
-        return result
     }
 }

@@ -56,7 +56,7 @@ func round(_ n: Int) async -> (ms: Double, failures: [any Error]) {
         case .failure(let e): failures.append(e)
         }
     }
-    return (Double(took.components.seconds) * 1000 + Double(took.components.attoseconds) / 1e15, failures)
+    return (took.seconds * 1000, failures)
 }
 
 struct SSHBenchFailure: Error, CustomStringConvertible { var reason: String; var description: String { reason } }

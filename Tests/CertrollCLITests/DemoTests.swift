@@ -6,11 +6,8 @@ import Testing
 /// `certroll demo` is the newcomer's first command (`make demo`): it must roll
 /// a certificate out on a fresh two-node sandbox and leave nothing behind.
 @Suite struct DemoTests {
-    @Test func demoRollsOutOnBothNodesAndTearsTheSandboxDown() async throws {
-        guard Sandbox.isRoot else {
-            print("DemoTests skipped: certroll demo needs root (network and mount namespaces); run swift test as root.")
-            return
-        }
+    @Test(.enabled(if: Sandbox.isRoot, "certroll demo needs root (network and mount namespaces); run swift test as root"))
+    func demoRollsOutOnBothNodesAndTearsTheSandboxDown() async throws {
         let result = try await Blocking.run { () throws -> Certroll.Result in try Certroll.run(["demo", "--name", "crdmt"]) }
         #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)")
         let after = result.stdout.components(separatedBy: "demo: served certificate after:").last ?? ""

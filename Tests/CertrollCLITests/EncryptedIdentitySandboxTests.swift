@@ -58,7 +58,7 @@ struct EncryptedIdentitySandboxTests {
         // From the file.
         let fromFile = try await certroll(common + ["--ssh-key-passphrase-file", passphraseFile], environment: noAgent)
         #expect(fromFile.status == 0, "\(fromFile.stdout)\n\(fromFile.stderr)")
-        #expect(try await sandbox.servedLeaves() == [pki.leaf.fingerprintSHA256, pki.leaf.fingerprintSHA256])
+        #expect(await sandbox.servedLeaves() == [pki.leaf.fingerprintSHA256, pki.leaf.fingerprintSHA256])
 
         // From the environment (--force: the same certificate again, rolled out anyway).
         var environment = noAgent
@@ -68,7 +68,7 @@ struct EncryptedIdentitySandboxTests {
         #expect(fromEnvironment.status == 0, "\(fromEnvironment.stdout)\n\(fromEnvironment.stderr)")
         let restarted = [try await sandbox.serverPID(onNode: 1), try await sandbox.serverPID(onNode: 2)]
         #expect(zip(pids, restarted).allSatisfy { $0 != nil && $1 != nil && $0 != $1 }, "the forced run restarted both nodes")
-        #expect(try await sandbox.servedLeaves() == [pki.leaf.fingerprintSHA256, pki.leaf.fingerprintSHA256])
+        #expect(await sandbox.servedLeaves() == [pki.leaf.fingerprintSHA256, pki.leaf.fingerprintSHA256])
 
         let (hits, samples) = watcher.stop()
         #expect(samples > 5)

@@ -27,16 +27,16 @@ import Testing
     @Test func planTextIsGolden() {
         let soc = Cluster(name: "soc", nodes: [Self.node("xsoar-a", .primary), Self.node("xsoar-b", .backup)])
         let lab = Cluster(name: "lab", nodes: [Self.node("lab-a", .primary)])
-        let refused = PreflightFinding(check: "group", verdict: .fail, message: "node lab-a: group demisto does not exist; create it or set xsoar.group in the inventory.")
-        let stray = PreflightFinding(check: "stray", verdict: .warn, message: "node xsoar-b: stray file /usr/local/demisto/old.pem in the cert folder.")
+        let refused = PreflightFinding(check: .group, verdict: .fail, message: "node lab-a: group demisto does not exist; create it or set xsoar.group in the inventory.")
+        let stray = PreflightFinding(check: .strayFiles, verdict: .warn, message: "node xsoar-b: stray file /usr/local/demisto/old.pem in the cert folder.")
         let plan = FleetPlan(clusters: [
             ClusterPlan(cluster: soc, preflight: [
                 NodePreflight(node: "xsoar-a", findings: [], facts: Self.facts("xsoar-a", current: false)),
                 NodePreflight(node: "xsoar-b", findings: [stray], facts: Self.facts("xsoar-b", current: true)),
-            ], refused: nil, certificate: Self.certificate, force: false),
+            ], verdict: nil, certificate: Self.certificate),
             ClusterPlan(cluster: lab, preflight: [NodePreflight(node: "lab-a", findings: [refused], facts: nil)],
-                        refused: ClusterOutcome(.preflightFailed, reason: "cluster lab was not touched: \(refused.message)"),
-                        certificate: Self.certificate, force: false),
+                        verdict: ClusterOutcome(.preflightFailed, reason: "cluster lab was not touched: \(refused.message)"),
+                        certificate: Self.certificate),
         ])
         let new = String(Self.certificate.leafFingerprint.prefix(16))
         let old = String(FakePKI.leafFingerprint("old").prefix(16))

@@ -6,7 +6,7 @@ import Foundation
 import Testing
 
 @Suite struct RolloutHelpTests {
-    @Test(arguments: ["plan", "apply", "rollback", "resume", "runs", "demo"])
+    @Test(arguments: ["plan", "apply", "renew", "rollback", "resume", "runs", "demo"])
     func helpTextIsGolden(command: String) throws {
         let result = try Certroll.run([command, "--help"])
         #expect(result.status == 0)
@@ -15,7 +15,7 @@ import Testing
 
     @Test func rootHelpListsTheRolloutCommands() throws {
         let result = try Certroll.run(["--help"])
-        for command in ["plan", "apply", "rollback", "resume", "runs", "demo"] {
+        for command in ["plan", "apply", "renew", "rollback", "resume", "runs", "demo"] {
             #expect(result.stdout.contains("\n  \(command) "), "\(command) missing from certroll --help")
         }
     }
@@ -107,14 +107,19 @@ enum FixedRun {
         let output = FixedRun.render(JSONEventRenderer())
         let lines = output.split(separator: "\n").map(String.init)
         #expect(lines.count == FixedRun.events.count)
-        #expect(lines[0] == #"{"kind":"run-started","message":"run 20260115T120000Z-a1b2c3: apply to soc, lab.","runID":"20260115T120000Z-a1b2c3","time":"2026-01-15T12:00:00Z"}"#)
-        #expect(lines[5] == #"{"cluster":"soc","kind":"step-failed","message":"node xsoar-b: `service demisto start` failed (exit 1).","node":"xsoar-b","runID":"20260115T120000Z-a1b2c3","step":"start","time":"2026-01-15T12:00:04Z"}"#)
-        #expect(lines.last == #"{"kind":"run-finished","message":"run 20260115T120000Z-a1b2c3 finished with exit code 4.","report":{"clusters":[{"exitCode":1,"name":"soc","outcome":{"kind":"rolled-back","manualSteps":{},"reason":"cluster soc: node xsoar-b: `service demisto start` failed (exit 1); both nodes serve the old certificate again.","warnings":["node xsoar-a: stray file /usr/local/demisto/old.pem in the cert folder."]}},{"exitCode":4,"name":"lab","outcome":{"kind":"needs-person","manualSteps":{"lab-b":["cp -p /var/lib/certroll/backups/R/cert.pem /usr/local/demisto/cert.pem","service demisto start"]},"reason":"cluster lab: node lab-b was unreachable during the rollback.","warnings":[]}}],"command":"apply","exitCode":4,"finished":"2026-01-15T12:00:09Z","runID":"20260115T120000Z-a1b2c3","started":"2026-01-15T12:00:00Z"},"runID":"20260115T120000Z-a1b2c3","time":"2026-01-15T12:00:09Z"}"#)
+        #expect(lines[0] == #"{"kind":"run-started","message":"run 20260115T120000Z-a1b2c3: apply to soc, lab.","runID":"20260115T120000Z-a1b2c3","time":"2026-01-15T12:00:00.000Z"}"#)
+        #expect(lines[5] == #"{"cluster":"soc","kind":"step-failed","message":"node xsoar-b: `service demisto start` failed (exit 1).","node":"xsoar-b","runID":"20260115T120000Z-a1b2c3","step":"start","time":"2026-01-15T12:00:04.000Z"}"#)
+        #expect(lines.last == #"{"kind":"run-finished","message":"run 20260115T120000Z-a1b2c3 finished with exit code 4.","report":{"clusters":[{"exitCode":1,"name":"soc","outcome":{"kind":"rolled-back","manualSteps":{},"reason":"cluster soc: node xsoar-b: `service demisto start` failed (exit 1); both nodes serve the old certificate again.","warnings":["node xsoar-a: stray file /usr/local/demisto/old.pem in the cert folder."]}},{"exitCode":4,"name":"lab","outcome":{"kind":"needs-person","manualSteps":{"lab-b":["cp -p /var/lib/certroll/backups/R/cert.pem /usr/local/demisto/cert.pem","service demisto start"]},"reason":"cluster lab: node lab-b was unreachable during the rollback.","warnings":[]}}],"command":"apply","exitCode":4,"finished":"2026-01-15T12:00:09.000Z","runID":"20260115T120000Z-a1b2c3","started":"2026-01-15T12:00:00.000Z"},"runID":"20260115T120000Z-a1b2c3","time":"2026-01-15T12:00:09.000Z"}"#)
         // Every line decodes back to the event it came from.
         let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
+        decoder.dateDecodingStrategy = JSONTime.decoding
         let decoded = try lines.map { try decoder.decode(RolloutEvent.self, from: Data($0.utf8)) }
         #expect(decoded == FixedRun.events)
+    }
+
+    @Test func jsonTimesKeepMilliseconds() throws {
+        let event = RolloutEvent(kind: .warning, message: "m", time: Date(timeIntervalSince1970: 1_796_228_357.125))
+        #expect(EventText.json(event) == #"{"kind":"warning","message":"m","time":"2026-12-02T16:19:17.125Z"}"#)
     }
 
     @Test func terminalKeepsOneLiveLinePerNodeAndClearsItAtTheEnd() {

@@ -29,11 +29,8 @@ import Testing
         try await sandbox.run(onNode: node, "test -e \(path)").exitStatus == 0
     }
 
-    @Test func applyTwiceThenRollBackTheFirstRun() async throws {
-        guard Sandbox.isRoot else {
-            print("SandboxRolloutTests skipped: the sandbox needs root (network and mount namespaces); run swift test as root.")
-            return
-        }
+    @Test(.enabled(if: Sandbox.isRoot, "the sandbox needs root (network and mount namespaces); run swift test as root"))
+    func applyTwiceThenRollBackTheFirstRun() async throws {
         let sandbox = try await Sandbox.up(nodes: 2, name: Self.sandboxName)
         do {
             try await scenario(sandbox)

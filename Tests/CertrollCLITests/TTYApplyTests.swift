@@ -54,7 +54,7 @@ struct TTYApplyTests {
 
     @Test func applyShowsThePlanAndAsksNChangesNothingYRollsOutWithLiveLines() async throws {
         try await Sandbox.with(nodes: 2, name: "crttya") { sandbox in
-            let original = try await sandbox.servedLeaves()
+            let original = await sandbox.servedLeaves()
             let arguments = ["apply", "-i", sandbox.inventoryFile, "--cert", cert, "--key", key, "--state-dir", state]
 
             // n: nothing changes, exit 2, nothing under runs/.
@@ -67,7 +67,7 @@ struct TTYApplyTests {
             declined.send("n\n")
             #expect(try await declined.waitForExit(timeout: .seconds(20)) == 2, "\(declined.output)")
             #expect(declined.output.contains("certroll: apply was not confirmed; nothing was changed."))
-            #expect(try await sandbox.servedLeaves() == original, "answering n changes nothing on the nodes")
+            #expect(await sandbox.servedLeaves() == original, "answering n changes nothing on the nodes")
             #expect(try await locked(sandbox).isEmpty)
             let runs = try await certroll(["runs", "--state-dir", state])
             #expect(runs.stdout.hasPrefix("no runs in "), "answering n leaves no run behind: \(runs.stdout)")
@@ -87,14 +87,14 @@ struct TTYApplyTests {
             #expect(screen.contains("\r\u{1B}[2A\u{1B}[J"), "the two live lines are redrawn in place")
             #expect(screen.contains("done: cluster crttya: done."))
             #expect(screen.contains("apply ") && screen.contains(": exit 0"), "the report summary ends the run")
-            #expect(try await sandbox.servedLeaves() == [newLeaf, newLeaf])
+            #expect(await sandbox.servedLeaves() == [newLeaf, newLeaf])
             #expect(try await locked(sandbox).isEmpty)
         }
     }
 
     @Test func firstCtrlCLetsTheClusterInFlightFinishAndStartsNoOther() async throws {
         try await Sandbox.with(nodes: 4, name: "crttyb", clusterSize: 2) { sandbox in
-            let original = try await sandbox.servedLeaves()
+            let original = await sandbox.servedLeaves()
             try await slowStart(sandbox, nodes: [1, 2], seconds: 1)
             let pty = try PseudoTerminal.certroll([
                 "apply", "--yes", "--parallel", "1", "-i", sandbox.inventoryFile, "--cert", cert, "--key", key, "--state-dir", state,
@@ -110,7 +110,7 @@ struct TTYApplyTests {
             #expect(screen.contains("cluster crttyb-c1: done (exit 0)"), "the cluster in flight finished:\n\(screen)")
             #expect(screen.contains("cluster crttyb-c2: not-started"), "the second cluster never started:\n\(screen)")
             #expect(!screen.contains(row("crttyb-c2", sandbox.nodes[2], "stop")), "no node of the second cluster was stopped")
-            let now = try await sandbox.servedLeaves()
+            let now = await sandbox.servedLeaves()
             #expect(Array(now[0...1]) == [newLeaf, newLeaf], "the first pair is consistent on the new certificate")
             #expect(Array(now[2...3]) == Array(original[2...3]), "the second pair still serves what it served")
             #expect(try await locked(sandbox).isEmpty, "no lock left on any node")
@@ -126,14 +126,14 @@ struct TTYApplyTests {
             last.interrupt()
             let lastStatus = try await last.waitForExit(timeout: .seconds(60))
             #expect(last.output.contains("cluster crttyb-c2: done (exit 0)"), "\(last.output)")
-            #expect(try await sandbox.servedLeaves() == Array(repeating: newLeaf, count: 4))
+            #expect(await sandbox.servedLeaves() == Array(repeating: newLeaf, count: 4))
             #expect(lastStatus == 0, "nothing was left unstarted, so the run is not 'interrupted'")
         }
     }
 
     @Test func secondCtrlCStopsAtOnceAndResumeMakesThePairConsistent() async throws {
         try await Sandbox.with(nodes: 2, name: "crttyc") { sandbox in
-            let original = try await sandbox.servedLeaves()
+            let original = await sandbox.servedLeaves()
             // A start that outlasts the 3 s grace many times over, to show the second Ctrl-C does not wait for it.
             let delay = 20
             try await slowStart(sandbox, nodes: [1, 2], seconds: delay)
@@ -170,7 +170,7 @@ struct TTYApplyTests {
             resume.send("y\n")
             let resumed = try await resume.waitForExit(timeout: .seconds(Double(delay) * 2 + 30))
             #expect([0, 1].contains(resumed), "resume finishes (0) or rolls back cleanly (1):\n\(resume.output)")
-            let now = try await sandbox.servedLeaves()
+            let now = await sandbox.servedLeaves()
             #expect(now == [newLeaf, newLeaf] || now == original, "the pair is consistent: both new, or both back on their own old certificate (\(now))")
             #expect(try await locked(sandbox).isEmpty, "resume released the locks")
             let runs = try await certroll(["runs", "--state-dir", state])

@@ -46,6 +46,23 @@ import Testing
         #expect(NodeCommands(.defaults).backupDirectory(runID: "R1") == "/var/lib/certroll/backups/R1")
     }
 
+    @Test func stagedBackupAndRestorePathsAreValues() {
+        let c = NodeCommands(.defaults)
+        #expect(NodeCommands.staged("/etc/demisto.conf") == "/etc/demisto.conf.certroll-new")
+        #expect(NodeCommands.restoring("/etc/demisto.conf") == "/etc/demisto.conf.certroll-restore")
+        #expect(c.stagedFiles == ["/usr/local/demisto/cert.pem.certroll-new", "/usr/local/demisto/cert.key.certroll-new",
+                                  "/etc/demisto.conf.certroll-new", "/var/lib/demisto/otc.conf.json.certroll-new"])
+        #expect(c.leftoverFiles == ["/usr/local/demisto/cert.pem.certroll-new", "/usr/local/demisto/cert.pem.certroll-restore",
+                                    "/usr/local/demisto/cert.key.certroll-new", "/usr/local/demisto/cert.key.certroll-restore",
+                                    "/etc/demisto.conf.certroll-new", "/etc/demisto.conf.certroll-restore",
+                                    "/var/lib/demisto/otc.conf.json.certroll-new", "/var/lib/demisto/otc.conf.json.certroll-restore"])
+        #expect(c.backedUpFiles.map { "\($0.role) \($0.path)" }
+            == ["cert /usr/local/demisto/cert.pem", "key /usr/local/demisto/cert.key", "conf /etc/demisto.conf"])
+        #expect(c.backupPath(role: "conf", of: "/etc/demisto.conf", runID: "R1") == "/var/lib/certroll/backups/R1/conf-demisto.conf")
+        #expect(custom.backupPath(role: "cert", of: "/usr/local/demisto/cert.pem", runID: "R1")
+            == "/var/lib/cert roll/backups/R1/cert-cert.pem")
+    }
+
     @Test func filesAreMovedPreservingOwnership() {
         #expect(NodeCommands.copyPreserving("/a", to: "/b c").shell == "cp -p -- /a '/b c'")
         #expect(NodeCommands.rewriteInPlace("/etc/demisto.conf.certroll-new", to: "/etc/demisto.conf").shell

@@ -81,11 +81,16 @@ final class SinkThatInterruptsAfter: RolloutEventSink, @unchecked Sendable {
     }
 
     @Test func worstOutcomeWins() {
-        #expect(ClusterOutcome.worstExitCode([0, 3, 1]) == 1)
-        #expect(ClusterOutcome.worstExitCode([3, 0]) == 3)
-        #expect(ClusterOutcome.worstExitCode([1, 4, 3]) == 4)
-        #expect(ClusterOutcome.worstExitCode([1, 130]) == 130)
-        #expect(ClusterOutcome.worstExitCode([]) == 0)
+        #expect(ExitStatus.worst([0, 3, 1]) == 1)
+        #expect(ExitStatus.worst([3, 0]) == 3)
+        #expect(ExitStatus.worst([1, 4, 3]) == 4)
+        #expect(ExitStatus.worst([1, 130]) == 130)
+        #expect(ExitStatus.worst([]) == 0)
+        // Bad input (a renewal's bad source) ranks between a rollback and a refusal.
+        #expect(ExitStatus.worst([3, 2, 0]) == 2)
+        #expect(ExitStatus.worst([2, 1]) == 1)
+        #expect(ExitStatus.fromBestToWorst.map(\.rawValue) == [0, 3, 2, 1, 130, 4])
+        #expect(Set(ExitStatus.fromBestToWorst) == Set(ExitStatus.allCases))
     }
 
     @Test func firstCtrlCSchedulesNothingNew() async throws {

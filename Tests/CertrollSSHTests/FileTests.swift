@@ -38,7 +38,7 @@ final class StatWatcher: @unchecked Sendable {
     }
 }
 
-func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
+func hex(_ bytes: [UInt8]) -> String { Hex.encode(bytes) }
 
 /// SFTP file operations as root, against a real sshd.
 @Suite(.serialized, .enabled(if: isRoot, Comment(rawValue: rootOnly)))

@@ -92,7 +92,6 @@ struct HostKeyTests {
 /// known_hosts parsing and digests, no server needed.
 @Suite struct KnownHostsUnitTests {
     @Test func digestsMatchKnownVectors() {
-        let hex = { (b: [UInt8]) in b.map { String(format: "%02x", $0) }.joined() }
         #expect(hex(Digest.sha1(Array("abc".utf8))) == "a9993e364706816aba3e25717850c26c9cd0d89d")
         #expect(hex(Digest.sha256(Array("abc".utf8))) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
         #expect(hex(Digest.sha256([UInt8](repeating: 0x61, count: 1_000))) == "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3")

@@ -1,4 +1,5 @@
 import CertrollCore
+import CertrollTestKit
 import Foundation
 import Testing
 
@@ -136,7 +137,7 @@ final class TestSSHD: @unchecked Sendable {
         self.address = address
         self.netns = netns
         dir = try sh("mktemp -d /tmp/crssh-sshd.XXXXXX").trimmingCharacters(in: .whitespacesAndNewlines)
-        port = netns == nil ? try Self.freePort() : 2222
+        port = netns == nil ? LoopbackPort.free() : 2222
         let config = extra + [
             "Port \(port)",
             "ListenAddress \(address)",
@@ -216,23 +217,6 @@ final class TestSSHD: @unchecked Sendable {
         let log = (try? String(contentsOfFile: dir + "/sshd.log", encoding: .utf8)) ?? ""
         stop()
         throw FixtureError("sshd did not start: \(log)")
-    }
-
-    private static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        addr.sin_port = 0
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) }
-        }
-        _ = withUnsafeMutablePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) }
-        }
-        return Int(UInt16(bigEndian: addr.sin_port))
     }
 }
 

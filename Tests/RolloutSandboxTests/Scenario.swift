@@ -86,13 +86,7 @@ final class Scenario {
 
     /// The leaf each node serves now (SHA-256 of its DER), in node order; `none` where nothing answers.
     func served() async throws -> [String] {
-        var result: [String] = []
-        for node in sandbox.nodes {
-            let chain = try? await OpenSSLTLSProbe().probe(host: node.address, port: node.httpsPort, serverName: nil,
-                                                           timeout: .seconds(5))
-            result.append(chain?.leafFingerprint ?? "none")
-        }
-        return result
+        await sandbox.servedLeaves()
     }
 
     /// Owner, mode and SHA-256 of `paths` on every node, by node index.

@@ -100,6 +100,33 @@ public struct NodeCommands: Sendable, Equatable {
     /// `{work_dir}/backups/RUN_ID`
     public func backupDirectory(runID: String) -> String { settings.workDir + "/backups/" + runID }
 
+    /// The files a rollout replaces, with the role a backup names them by: cert, key, conf.
+    public var backedUpFiles: [(role: String, path: String)] {
+        [("cert", settings.certPath), ("key", settings.keyPath), ("conf", settings.confPath)]
+    }
+
+    /// `{work_dir}/backups/RUN_ID/ROLE-NAME`, e.g. `…/backups/R1/cert-cert.pem`.
+    public func backupPath(role: String, of path: String, runID: String) -> String {
+        backupDirectory(runID: runID) + "/" + role + "-" + (path as NSString).lastPathComponent
+    }
+
+    /// Suffix of a new file written next to the one it replaces, renamed over it at the swap.
+    public static let stagedSuffix = ".certroll-new"
+    /// Suffix of a backup copied next to the file it restores, renamed over it.
+    public static let restoreSuffix = ".certroll-restore"
+
+    public static func staged(_ path: String) -> String { path + stagedSuffix }
+    public static func restoring(_ path: String) -> String { path + restoreSuffix }
+
+    /// cert, key, conf and OTC: every file that may have a staged or restore copy.
+    public var swappedFiles: [String] { [settings.certPath, settings.keyPath, settings.confPath, settings.otcPath] }
+
+    /// Every staged copy a run may leave, in `swappedFiles` order.
+    public var stagedFiles: [String] { swappedFiles.map(Self.staged) }
+
+    /// Every staged and restore copy, each file's pair together: what `discard` removes.
+    public var leftoverFiles: [String] { swappedFiles.flatMap { [Self.staged($0), Self.restoring($0)] } }
+
     /// Creates the lock file only if none exists (noclobber), in one step, so two
     /// controllers cannot both take it. Fails when a lock is already there.
     public func takeLock(_ lock: LockRecord) -> RemoteCommand {

@@ -1,11 +1,24 @@
 public import Foundation
 
+/// Lowercase hex without separators: fingerprints, digests, run ids.
+public enum Hex {
+    public static func encode(_ bytes: some Sequence<UInt8>) -> String {
+        let digits = Array("0123456789abcdef")
+        var text = ""
+        for byte in bytes {
+            text.append(digits[Int(byte >> 4)])
+            text.append(digits[Int(byte & 0x0F)])
+        }
+        return text
+    }
+}
+
 /// SHA-256 in pure Swift, so the core can name files and certificates by digest
 /// without linking OpenSSL.
 public enum SHA256 {
     /// Lowercase hex digest, no separators (the form `sha256sum` prints).
     public static func hex(_ data: Data) -> String {
-        digest(data).map { String(format: "%02x", $0) }.joined()
+        Hex.encode(digest(data))
     }
 
     public static func hex(_ bytes: [UInt8]) -> String { hex(Data(bytes)) }

@@ -14,7 +14,7 @@ public enum DurationText {
 
     /// `600s`, `1.5s`, `250ms`: the form messages use.
     public static func format(_ d: Duration) -> String {
-        let ms = d.components.seconds * 1000 + d.components.attoseconds / 1_000_000_000_000_000
+        let ms = d.wholeMilliseconds
         if ms % 1000 == 0 { return "\(ms / 1000)s" }
         if ms < 1000 { return "\(ms)ms" }
         return "\(Double(ms) / 1000)s"
@@ -22,3 +22,17 @@ public enum DurationText {
 }
 
 import Foundation
+
+extension Duration {
+    /// Whole and fractional seconds (messages, logs, benchmarks).
+    public var seconds: Double {
+        let (s, atto) = components
+        return Double(s) + Double(atto) / 1e18
+    }
+
+    /// Whole milliseconds, rounded down (poll timeouts, messages).
+    public var wholeMilliseconds: Int64 {
+        let (s, atto) = components
+        return s * 1000 + atto / 1_000_000_000_000_000
+    }
+}

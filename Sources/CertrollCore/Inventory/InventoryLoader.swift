@@ -36,6 +36,9 @@ public struct InventoryLoader: Sendable {
     }
 }
 
+/// A value as stated (nil = null) and its line.
+private typealias Stated = (value: String?, line: Int?)
+
 /// Settings one level (defaults, cluster or node) states; nil = not stated.
 private struct Layer {
     var ssh: [String: (value: String?, line: Int?)] = [:]
@@ -48,8 +51,9 @@ private struct Parser {
     let sshConfig: SSHConfig
 
     static let topKeys = ["defaults", "clusters"]
-    static let defaultsKeys = ["ssh", "xsoar"]
-    static let clusterKeys = ["name", "fqdn", "endpoints", "after_success", "nodes", "ssh", "xsoar"]
+    static let defaultsKeys = ["ssh", "xsoar", "certificate"]
+    static let clusterKeys = ["name", "fqdn", "endpoints", "after_success", "nodes", "ssh", "xsoar", "certificate"]
+    static let certificateKeys = ["cert", "key", "key_passphrase_file"]
     static let nodeKeys = ["host", "role", "ssh", "xsoar"]
     static let sshKeys = ["user", "port", "identity", "known_hosts", "host_key_policy", "connect_timeout", "become", "proxy_jump"]
     static let xsoarKeys = [
@@ -71,6 +75,9 @@ private struct Parser {
         }
         let top = try mapping(root, "the inventory", allowed: Self.topKeys)
         let defaults = try top["defaults"].map { node throws(InventoryError) in try layer(node, "defaults") } ?? Layer()
+        let defaultCertificate = try top["defaults"].map { node throws(InventoryError) in
+            try statedCertificate(mapping(node, "defaults", allowed: Self.defaultsKeys)["certificate"], "certificate of defaults")
+        } ?? [:]
         guard let clustersNode = top["clusters"] else {
             throw .missingKey("clusters", in: "the inventory", file: file, line: root.mark?.line)
         }
@@ -81,7 +88,7 @@ private struct Parser {
         var clusters: [Cluster] = []
         var seenNames: Set<String> = []
         for c in seq {
-            let cluster = try self.cluster(c, defaults: defaults)
+            let cluster = try self.cluster(c, defaults: defaults, defaultCertificate: defaultCertificate)
             guard seenNames.insert(cluster.name).inserted else {
                 throw InventoryError(code: .duplicateCluster,
                                      reason: "cluster '\(cluster.name)' is defined twice; give each cluster its own name.",
@@ -103,7 +110,7 @@ private struct Parser {
         return Inventory(file: file, clusters: clusters)
     }
 
-    private func cluster(_ node: Yams.Node, defaults: Layer) throws(InventoryError) -> Cluster {
+    private func cluster(_ node: Yams.Node, defaults: Layer, defaultCertificate: [String: Stated]) throws(InventoryError) -> Cluster {
         let m = try mapping(node, "a cluster", allowed: Self.clusterKeys)
         guard let nameNode = m["name"] else { throw .missingKey("name", in: "a cluster", file: file, line: node.mark?.line) }
         let name = try string(nameNode, "name")
@@ -145,7 +152,52 @@ private struct Parser {
                                  reason: "cluster '\(name)' has no primary; mark its active node 'role: primary'.",
                                  file: file, line: nodesNode.mark?.line, cluster: name)
         }
-        return Cluster(name: name, fqdn: fqdn, endpoints: endpoints, afterSuccess: afterSuccess, nodes: nodes)
+        let stated = try statedCertificate(m["certificate"], "certificate of cluster \(name)")
+        let certificate = try certificateSource(defaultCertificate.merging(stated) { $1 }, cluster: name, fqdn: fqdn.first)
+        return Cluster(name: name, fqdn: fqdn, endpoints: endpoints, afterSuccess: afterSuccess, certificate: certificate, nodes: nodes)
+    }
+
+    /// A `certificate:` block's stated keys (a cluster's override the defaults' one by one).
+    private func statedCertificate(_ node: Yams.Node?, _ object: String) throws(InventoryError) -> [String: Stated] {
+        guard let node else { return [:] }
+        var stated: [String: Stated] = [:]
+        for (k, v) in try mapping(node, object, allowed: Self.certificateKeys) {
+            stated[k] = (value: try optionalString(v, k), line: v.mark?.line)
+        }
+        return stated
+    }
+
+    /// The cluster's source with `{cluster}`/`{fqdn}` substituted and paths made
+    /// absolute (relative ones from the inventory's folder); nil when none is named.
+    private func certificateSource(_ stated: [String: Stated], cluster: String, fqdn: String?) throws(InventoryError) -> CertificateSource? {
+        func resolve(_ key: String) throws(InventoryError) -> String? {
+            guard let (value, line) = stated[key], var text = value, !text.isEmpty else { return nil }
+            if text.contains("{fqdn}") {
+                guard let fqdn else {
+                    throw InventoryError(code: .badValue,
+                                         reason: "certificate '\(key)' uses {fqdn}, but cluster '\(cluster)' has no fqdn; add 'fqdn:' to the cluster or name its files without {fqdn}.",
+                                         file: file, line: line, cluster: cluster)
+                }
+                text = text.replacingOccurrences(of: "{fqdn}", with: fqdn)
+            }
+            text = PathText.expandingTilde(text.replacingOccurrences(of: "{cluster}", with: cluster), home: home)
+            if text.hasPrefix("/") { return text }
+            let folder = URL(fileURLWithPath: file).deletingLastPathComponent()
+            return folder.appendingPathComponent(text).standardizedFileURL.path
+        }
+        let cert = try resolve("cert"), key = try resolve("key")
+        switch (cert, key) {
+        case (nil, nil):
+            return nil
+        case let (cert?, key?):
+            return CertificateSource(cert: cert, key: key, keyPassphraseFile: try resolve("key_passphrase_file"))
+        case (nil, _?), (_?, nil):
+            let missing = cert == nil ? "cert" : "key"
+            let line = stated["key"]?.line ?? stated["cert"]?.line
+            throw InventoryError(code: .missingKey,
+                                 reason: "the certificate of cluster '\(cluster)' has no '\(missing)'; name both the chain file and its key.",
+                                 file: file, line: line, cluster: cluster)
+        }
     }
 
     private func node(_ yaml: Yams.Node, cluster: String, layers: [Layer]) throws(InventoryError) -> ClusterNode {

@@ -124,7 +124,7 @@ public struct SSHConfig: Sendable, Equatable {
 
     /// `*` any run, `?` one character; case-insensitive like OpenSSH host
     /// matching unless `caseSensitive` (file names).
-    static func glob(_ pattern: String, _ text: String, caseSensitive: Bool = false) -> Bool {
+    public static func glob(_ pattern: String, _ text: String, caseSensitive: Bool = false) -> Bool {
         let p = Array(caseSensitive ? pattern : pattern.lowercased()), t = Array(caseSensitive ? text : text.lowercased())
         var pi = 0, ti = 0, star = -1, mark = 0
         while ti < t.count {
@@ -225,6 +225,11 @@ public enum PathText {
         if path == "~" { return home }
         if path.hasPrefix("~/") { return home + path.dropFirst() }
         return path
+    }
+
+    /// The same under this process's home (`HOME`, else the password database's).
+    public static func expandingTilde(_ path: String) -> String {
+        expandingTilde(path, home: ProcessInfo.processInfo.environment["HOME"] ?? NSHomeDirectory())
     }
 }
 

@@ -64,3 +64,20 @@ public struct CertificateToInstall: Sendable {
         self.keyPassphrase = keyPassphrase
     }
 }
+
+/// Time as the engine's deadlines see it (waiting for a node to stop or
+/// serve): a monotonic reading and a sleep. Production uses `ContinuousClock`;
+/// tests pass a clock whose sleep moves time on at once.
+public protocol RolloutClock: Sendable {
+    /// Monotonic time since an arbitrary start: only differences mean anything.
+    var now: Duration { get }
+    func sleep(for duration: Duration) async throws
+}
+
+/// `RolloutClock` over `ContinuousClock`.
+public struct ContinuousRolloutClock: RolloutClock {
+    private let start = ContinuousClock.now
+    public init() {}
+    public var now: Duration { ContinuousClock.now - start }
+    public func sleep(for duration: Duration) async throws { try await Task.sleep(for: duration) }
+}

@@ -1,4 +1,5 @@
 import COpenSSL
+import CertrollCore
 
 /// The one translator for OpenSSL's thread-local error queue.
 struct OpenSSLError: Error, Sendable {
@@ -69,13 +70,4 @@ final class MemoryBIO {
     var string: String { String(decoding: bytes, as: UTF8.self) }
 }
 
-/// Lowercase hex without separators.
-func hex(_ bytes: some Sequence<UInt8>) -> String {
-    let digits = Array("0123456789abcdef")
-    var text = ""
-    for byte in bytes {
-        text.append(digits[Int(byte >> 4)])
-        text.append(digits[Int(byte & 0x0F)])
-    }
-    return text
-}
+func hex(_ bytes: some Sequence<UInt8>) -> String { Hex.encode(bytes) }

@@ -1,4 +1,5 @@
 import COpenSSL
+import CertrollCore
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -67,8 +68,6 @@ final class TLSContextHandle: @unchecked Sendable {
 
 extension Duration {
     var tlsMilliseconds: Int32 {
-        let (seconds, attoseconds) = components
-        let ms = seconds * 1000 + attoseconds / 1_000_000_000_000_000
-        return Int32(clamping: max(ms, 0))
+        Int32(clamping: max(wholeMilliseconds, 0))
     }
 }

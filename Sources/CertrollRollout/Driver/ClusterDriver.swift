@@ -1,0 +1,157 @@
+import CertrollCore
+import Foundation
+import Logging
+
+/// What a cluster's driver needs that does not change while it runs.
+struct DriverContext: Sendable {
+    var runID: String
+    var cluster: Cluster
+    /// Index-aligned with `cluster.nodes`; nil where the node could not be reached.
+    var hosts: [(any RemoteHost)?]
+    /// Preflight facts (journaled), index-aligned.
+    var facts: [NodeFacts?]
+    /// Backups recorded in the journal (resume/rollback), by node index.
+    var backups: [Int: [BackupFile]]
+    /// Whether swap put an OTC in place, by node index (from the journal on resume).
+    var otcWritten: [Int: Bool]
+    var confStaged: [Int: Bool]
+    /// The new certificate's bytes: present for `apply` only.
+    var certificate: CertificateToInstall?
+    var chainFingerprints: [String]
+    var secrets: RolloutSecrets
+    var options: RolloutOptions
+    var controller: ControllerIdentity
+    var probe: any TLSProbe
+    var hook: (any AfterSuccessHook)?
+    var journal: any JournalWriter
+    var events: any RolloutEventSink
+    var cancellation: RolloutCancellation
+    var logger: Logger
+    /// Wall time, for the journal, events and lock records.
+    var now: @Sendable () -> Date
+    /// Deadlines and polling (stop and start timeouts).
+    var clock: any RolloutClock
+}
+
+/// Performs a `ClusterRollout`'s actions against the nodes, journaling before
+/// and after each remote step and emitting events. This file holds the step
+/// loop and the journal; the steps are in `DriverSteps.swift`, the endings and
+/// manual steps in `DriverOutcome.swift`.
+struct ClusterDriver: Sendable {
+    var context: DriverContext
+
+    /// Runs the machine to its end.
+    func run(mode: ClusterRollout.Mode) async -> ClusterOutcome {
+        var state = MutableState(backups: context.backups, otcWritten: context.otcWritten, confStaged: context.confStaged)
+        var machine = ClusterRollout(nodeCount: context.cluster.nodes.count, mode: mode)
+        var action = machine.begin()
+        while true {
+            let step: Step
+            let index: Int?
+            switch action {
+            case .finish(let ending):
+                return outcome(ending, state: state)
+            case .node(let s, let i):
+                (step, index) = (s, i)
+            case .cluster(let s):
+                (step, index) = (s, nil)
+            }
+            if context.cancellation.aborts {
+                try? journal(step, index, .notRun, message: "stopped on request before \(step.rawValue); `certroll resume \(context.runID)` continues")
+                action = machine.interrupted()
+                continue
+            }
+            do {
+                try journal(step, index, .begin)
+                var entry = try await perform(step, index, &state)
+                entry.message = entry.message ?? "\(subject(index)): \(step.rawValue) done."
+                try journal(step, index, .end, entry: entry)
+                action = event(&machine, step, index)
+            } catch is JournalUnavailable {
+                action = machine.interrupted()
+            } catch {
+                let reason = "\(error)"
+                if [.endpoints, .afterSuccess, .discard, .unlock].contains(step) { state.warnings.append(reason) }
+                do {
+                    try journal(step, index, .failed, message: reason)
+                } catch {
+                    action = machine.interrupted()
+                    continue
+                }
+                action = machine.failed(.init(step: step, node: index, reason: reason))
+            }
+        }
+    }
+
+    /// Driver-side memory of what happened, beyond the machine's state.
+    struct MutableState {
+        var backups: [Int: [BackupFile]]
+        var otcWritten: [Int: Bool]
+        var confStaged: [Int: Bool]
+        var warnings: [String] = []
+    }
+
+    private func event(_ m: inout ClusterRollout, _ step: Step, _ i: Int?) -> ClusterRollout.Action {
+        let n = i ?? 0
+        switch step {
+        case .lock: return m.lockTaken(node: n)
+        case .stage: return m.staged(node: n)
+        case .backup: return m.backedUp(node: n)
+        case .stop: return m.stopConfirmed(node: n)
+        case .swap: return m.swapped(node: n)
+        case .start: return m.servingNew(node: n)
+        case .verify: return m.verified(node: n)
+        case .endpoints: return m.endpointsChecked()
+        case .afterSuccess: return m.afterSuccessFinished()
+        case .unlock: return m.lockReleased(node: n)
+        case .discard: return m.stagedFilesRemoved(node: n)
+        case .rollbackStop: return m.rollbackStopConfirmed(node: n)
+        case .restore: return m.restored(node: n)
+        case .rollbackStart: return m.servingOld(node: n)
+        case .preflight: preconditionFailure("preflight is not a machine step")
+        }
+    }
+
+    // MARK: journal and events
+
+    func subject(_ i: Int?) -> String {
+        i.map { "node \(context.cluster.nodes[$0].host)" } ?? "cluster \(context.cluster.name)"
+    }
+
+    func journal(_ step: Step, _ i: Int?, _ phase: JournalEntry.Phase, message: String? = nil, entry: JournalEntry? = nil) throws {
+        var e = entry ?? JournalEntry(kind: .step)
+        e.time = context.now()
+        e.cluster = context.cluster.name
+        e.node = i.map { context.cluster.nodes[$0].host }
+        e.step = step
+        e.phase = phase
+        if let message { e.message = message }
+        if phase == .begin, e.message == nil { e.message = "\(subject(i)): \(step.rawValue)…" }
+        do {
+            try context.journal.append(e)
+        } catch {
+            context.logger.error("journal write failed; stopping", metadata: [LogKey.runID: "\(context.runID)"])
+            throw JournalUnavailable()
+        }
+        let kind: RolloutEvent.Kind = switch phase {
+        case .begin: .stepBegan
+        case .end: .stepEnded
+        case .failed: .stepFailed
+        case .notRun: .warning
+        }
+        context.logger.debug("\(e.message ?? "")", metadata: [
+            LogKey.runID: "\(context.runID)", LogKey.cluster: "\(context.cluster.name)",
+            LogKey.node: "\(e.node ?? "-")", LogKey.step: "\(step.rawValue)",
+        ])
+        emit(kind, node: e.node, step: step, e.message ?? "")
+    }
+
+    func emit(_ kind: RolloutEvent.Kind, node: String?, step: Step?, _ message: String) {
+        context.events.receive(RolloutEvent(kind: kind, runID: context.runID, cluster: context.cluster.name, node: node,
+                                            step: step, message: message, time: context.now()))
+    }
+
+    func run(_ host: any RemoteHost, _ command: RemoteCommand) async throws -> CommandResult {
+        try await host.run(command, stdin: nil, timeout: context.options.commandTimeout)
+    }
+}

@@ -1,0 +1,327 @@
+import CertrollCore
+import Foundation
+
+/// The steps: each does one thing on one node (or the cluster) and throws a
+/// `StepError` naming the node and the next action.
+extension ClusterDriver {
+    func perform(_ step: Step, _ i: Int?, _ state: inout MutableState) async throws -> JournalEntry {
+        var entry = JournalEntry(kind: .step)
+        guard let i else {
+            switch step {
+            case .endpoints: entry.message = try await checkEndpoints(&state)
+            case .afterSuccess: entry.message = try await runHook()
+            default: preconditionFailure("\(step) is a node step")
+            }
+            return entry
+        }
+        let node = context.cluster.nodes[i]
+        guard let host = context.hosts[i] else {
+            throw StepError(.unreachable, "node \(node.host): unreachable, so \(step.rawValue) could not run.")
+        }
+        let x = node.xsoar
+        switch step {
+        case .lock:
+            entry.message = try await takeLock(host, node)
+        case .stage:
+            let staged = try await stage(host, node)
+            state.confStaged[i] = staged.conf
+            state.otcWritten[i] = staged.otc
+            entry.confStaged = staged.conf
+            entry.otcWritten = staged.otc
+        case .backup:
+            let files = try await backUp(host, node)
+            state.backups[i] = files
+            entry.backups = files
+        case .stop, .rollbackStop:
+            try await stop(host, node)
+        case .swap:
+            try await host.rename(NodeCommands.staged(x.certPath), to: x.certPath)
+            try await host.rename(NodeCommands.staged(x.keyPath), to: x.keyPath)
+            if state.confStaged[i] == true { try await replaceConf(host, x) }
+            if state.otcWritten[i] == true { try await host.rename(NodeCommands.staged(x.otcPath), to: x.otcPath) }
+            entry.otcWritten = state.otcWritten[i] ?? false
+        case .start:
+            try await startAndWait(host, node, serving: context.chainFingerprints.first)
+        case .verify:
+            try await verify(host, node, otc: state.otcWritten[i] == true)
+        case .unlock:
+            try await releaseLock(host, node, &state)
+        case .discard:
+            for p in NodeCommands(x).leftoverFiles { try await host.remove(p) }
+        case .restore:
+            entry.otcWritten = try await restore(host, node, index: i, state: state)
+        case .rollbackStart:
+            let facts = context.facts[i]
+            try await startAndWait(host, node, serving: facts?.diskFingerprint ?? facts?.servedFingerprint)
+        case .endpoints, .afterSuccess, .preflight:
+            preconditionFailure("\(step) is not a node step")
+        }
+        return entry
+    }
+
+    private func takeLock(_ host: any RemoteHost, _ node: ClusterNode) async throws -> String {
+        let commands = NodeCommands(node.xsoar)
+        let record = LockRecord(runID: context.runID, controller: context.controller.host, user: context.controller.user,
+                                started: ISO8601DateFormatter().string(from: context.now()))
+        for attempt in 0..<2 {
+            if try await run(host, commands.takeLock(record)).succeeded {
+                return "node \(node.host): lock taken for run \(context.runID)."
+            }
+            let holder = try await host.stat(commands.lockPath) == nil ? nil : LockRecord(lockFile: try await host.readFile(commands.lockPath))
+            if holder?.runID == context.runID {
+                return "node \(node.host): this run already holds the lock."
+            }
+            if attempt == 0, let holder, holder.runID == context.options.breakLock {
+                try await host.remove(commands.lockPath)
+                emit(.warning, node: node.host, step: .lock, "node \(node.host): lock of \(holder.holderDescription) broken (--break-lock).")
+                continue
+            }
+            let who = holder?.holderDescription ?? "a lock file certroll cannot read"
+            throw StepError(.locked, "node \(node.host): locked by \(who); wait for it, `certroll resume \(holder?.runID ?? "RUN_ID")` it, or if that controller died use --break-lock \(holder?.runID ?? "RUN_ID").")
+        }
+        throw StepError(.locked, "node \(node.host): the lock could not be taken after breaking the old one; try again.")
+    }
+
+    private func releaseLock(_ host: any RemoteHost, _ node: ClusterNode, _ state: inout MutableState) async throws {
+        let path = NodeCommands(node.xsoar).lockPath
+        guard try await host.stat(path) != nil else { return }
+        let holder = LockRecord(lockFile: try await host.readFile(path))
+        guard holder?.runID == context.runID else {
+            state.warnings.append("node \(node.host): the lock is now held by \(holder?.holderDescription ?? "an unreadable lock"); left in place.")
+            return
+        }
+        try await host.remove(path)
+    }
+
+    private func stage(_ host: any RemoteHost, _ node: ClusterNode) async throws -> (conf: Bool, otc: Bool) {
+        guard let cert = context.certificate else { preconditionFailure("staging needs the certificate") }
+        let x = node.xsoar
+        func put(_ path: String, _ data: Data, mode: UInt32, owner: String, group: String) async throws {
+            let tmp = NodeCommands.staged(path)
+            try await host.writeFile(tmp, contents: data, mode: mode, owner: owner, group: group)
+            let remote = CommandOutput.sha256(try await run(host, NodeCommands.sha256(tmp)))
+            guard remote == SHA256.hex(data) else {
+                throw StepError(.stagedMismatch, "node \(node.host): \(tmp) does not match what was sent (SHA-256 differs); check the disk and try again.")
+            }
+        }
+        try await put(x.certPath, cert.chainPEM, mode: 0o644, owner: x.owner, group: x.group)
+        try await put(x.keyPath, cert.keyPEM, mode: 0o600, owner: x.owner, group: x.group)
+        var conf = false
+        if let st = try await host.stat(x.confPath) {
+            let current = try await host.readFile(x.confPath)
+            let edited: Data?
+            do {
+                edited = try DemistoConf.pointing(current, certPath: x.certPath, keyPath: x.keyPath)
+            } catch {
+                throw StepError(.confUnusable, "node \(node.host): \(x.confPath) \(error.reason); fix it and run again.")
+            }
+            if let edited {
+                try await put(x.confPath, edited, mode: st.mode, owner: st.owner, group: st.group)
+                conf = true
+            }
+        }
+        var otc = false
+        if let pass = cert.keyPassphrase {
+            try await put(x.otcPath, Data(OTCFile.content(keyPassphrase: pass).bytes), mode: 0o600,
+                          owner: x.owner, group: x.group)
+            otc = true
+        }
+        return (conf, otc)
+    }
+
+    private func backUp(_ host: any RemoteHost, _ node: ClusterNode) async throws -> [BackupFile] {
+        let x = node.xsoar
+        let commands = NodeCommands(x)
+        try await host.makeDirectory(commands.backupDirectory(runID: context.runID), mode: 0o700)
+        var files: [BackupFile] = []
+        for (role, path) in commands.backedUpFiles {
+            guard let st = try await host.stat(path) else {
+                files.append(BackupFile(role: role, path: path))
+                continue
+            }
+            let target = commands.backupPath(role: role, of: path, runID: context.runID)
+            let copied = try await run(host, NodeCommands.copyPreserving(path, to: target))
+            guard copied.succeeded else {
+                throw StepError(.copyFailed, "node \(node.host): could not copy \(path) to \(target) (\(copied.stderrText.trimmingCharacters(in: .whitespacesAndNewlines))).")
+            }
+            let sums = CommandOutput.sha256s(try await run(host, NodeCommands.sha256([path, target])), count: 2)
+            let (original, saved) = (sums[0], sums[1])
+            guard let original, original == saved else {
+                throw StepError(.backupMismatch, "node \(node.host): the backup \(target) differs from \(path); check the disk under \(x.workDir).")
+            }
+            files.append(BackupFile(role: role, path: path, backupPath: target, sha256: original,
+                                    mode: st.mode, owner: st.owner, group: st.group))
+        }
+        return files
+    }
+
+    private func stop(_ host: any RemoteHost, _ node: ClusterNode) async throws {
+        let commands = NodeCommands(node.xsoar)
+        let r = try await host.run(commands.stop, stdin: nil, timeout: node.xsoar.startTimeout)
+        guard r.succeeded else {
+            throw StepError(.commandFailed, "node \(node.host): `\(commands.stop)` failed (exit \(r.exitStatus)): \(r.stderrText.trimmingCharacters(in: .whitespacesAndNewlines)).")
+        }
+        let deadline = context.clock.now + node.xsoar.startTimeout
+        while try await run(host, commands.status).succeeded {
+            guard context.clock.now < deadline else {
+                throw StepError(.stillRunning, "node \(node.host): still running \(DurationText.format(node.xsoar.startTimeout)) after `\(commands.stop)`.")
+            }
+            try await context.clock.sleep(for: context.options.pollInterval)
+        }
+    }
+
+    private func startAndWait(_ host: any RemoteHost, _ node: ClusterNode, serving fingerprint: String?) async throws {
+        let x = node.xsoar
+        let commands = NodeCommands(x)
+        let r = try await host.run(commands.start, stdin: nil, timeout: x.startTimeout)
+        guard r.succeeded else {
+            throw StepError(.commandFailed, "node \(node.host): `\(commands.start)` failed (exit \(r.exitStatus)): \(r.stderrText.trimmingCharacters(in: .whitespacesAndNewlines)).")
+        }
+        let deadline = context.clock.now + x.startTimeout
+        var last = "nothing answered"
+        while true {
+            if let fingerprint {
+                do {
+                    let served = try await context.probe.probe(host: node.ssh.hostName, port: x.httpsPort, serverName: node.host,
+                                                               timeout: context.options.probeTimeout)
+                    if served.leafFingerprint == fingerprint { return }
+                    last = "it serves \(served.leafFingerprint.prefix(16))…"
+                } catch {
+                    last = "\(error)"
+                }
+            } else if try await run(host, commands.status).succeeded {
+                return
+            }
+            guard context.clock.now < deadline else {
+                throw StepError(.notServing, "node \(node.host): not serving \(fingerprint.map { "certificate \($0.prefix(16))…" } ?? "") on port \(x.httpsPort) \(DurationText.format(x.startTimeout)) after start (\(last)).")
+            }
+            try await context.clock.sleep(for: context.options.pollInterval)
+        }
+    }
+
+    private func verify(_ host: any RemoteHost, _ node: ClusterNode, otc: Bool) async throws {
+        let x = node.xsoar
+        let served = try await context.probe.probe(host: node.ssh.hostName, port: x.httpsPort, serverName: node.host,
+                                                   timeout: context.options.probeTimeout)
+        guard served.leafFingerprint == context.chainFingerprints.first else {
+            throw StepError(.verifyFailed, "node \(node.host): serves \(served.leafFingerprint), not the new certificate.")
+        }
+        let chain = served.certificatesDER.map { SHA256.hex($0) }
+        guard chain == context.chainFingerprints else {
+            throw StepError(.verifyFailed, "node \(node.host): serves \(chain.count) certificate(s), not the full chain of \(context.chainFingerprints.count) in cert.pem.")
+        }
+        if otc, try await host.stat(x.otcPath) != nil {
+            throw StepError(.verifyFailed, "node \(node.host): \(x.otcPath) is still there, so XSOAR did not read the key passphrase from it.")
+        }
+        guard try await run(host, NodeCommands(x).status).succeeded else {
+            throw StepError(.verifyFailed, "node \(node.host): `\(x.statusCommand)` says the service is not active.")
+        }
+    }
+
+    private func restore(_ host: any RemoteHost, _ node: ClusterNode, index: Int, state: MutableState) async throws -> Bool {
+        let x = node.xsoar
+        guard let files = state.backups[index] else {
+            throw StepError(.noBackup, "node \(node.host): no backup of run \(context.runID) is recorded, so there is nothing to restore.")
+        }
+        for f in files {
+            guard let backup = f.backupPath else {
+                try await host.remove(f.path)
+                continue
+            }
+            // Still (or again) the backed-up file: nothing to restore. Rewriting an
+            // unchanged conf on a mount point would be a non-atomic in-place write.
+            if try await matchesBackup(host, f) { continue }
+            let tmp = NodeCommands.restoring(f.path)
+            let copied = try await run(host, NodeCommands.copyPreserving(backup, to: tmp))
+            guard copied.succeeded else {
+                throw StepError(.copyFailed, "node \(node.host): could not copy \(backup) back (\(copied.stderrText.trimmingCharacters(in: .whitespacesAndNewlines))).")
+            }
+            if f.role == "conf" {
+                try await replaceConf(host, x, from: tmp)
+            } else {
+                try await host.rename(tmp, to: f.path)
+            }
+            let now = CommandOutput.sha256(try await run(host, NodeCommands.sha256(f.path)))
+            guard now == f.sha256 else {
+                throw StepError(.restoreMismatch, "node \(node.host): \(f.path) does not match its backup after the restore; copy \(backup) by hand.")
+            }
+        }
+        for p in NodeCommands(x).stagedFiles { try await host.remove(p) }
+        try await host.remove(x.otcPath)
+        guard context.facts[index]?.currentKeyEncrypted == true else { return false }
+        guard let pass = oldKeyPassphrase(index) else {
+            throw StepError(.noPassphrase, "node \(node.host): its old key is encrypted and no current key passphrase was given, so it cannot start on its own.")
+        }
+        let tmp = NodeCommands.staged(x.otcPath)
+        try await host.writeFile(tmp, contents: Data(OTCFile.content(keyPassphrase: pass).bytes), mode: 0o600, owner: x.owner, group: x.group)
+        try await host.rename(tmp, to: x.otcPath)
+        return true
+    }
+
+    /// The passphrase that opened node `i`'s old key at preflight, for the
+    /// rollback's OTC. `resume` and `rollback` are not given the new key's
+    /// passphrase: there it is the current-key one (a renewal keeps one).
+    private func oldKeyPassphrase(_ i: Int) -> Secret? {
+        switch context.facts[i]?.currentKeyOpenedWith {
+        case .newKey?: context.certificate?.keyPassphrase ?? context.secrets.currentKeyPassphrase
+        case .currentKey?, nil: context.secrets.currentKeyPassphrase
+        }
+    }
+
+    /// The live file has the backed-up bytes, mode, owner and group.
+    private func matchesBackup(_ host: any RemoteHost, _ f: BackupFile) async throws -> Bool {
+        guard let sha = f.sha256, let info = try await host.stat(f.path),
+              f.mode.map({ $0 == info.mode }) ?? true, f.owner.map({ $0 == info.owner }) ?? true,
+              f.group.map({ $0 == info.group }) ?? true else { return false }
+        return CommandOutput.sha256(try await run(host, NodeCommands.sha256(f.path))) == sha
+    }
+
+    /// Atomic rename; where the conf is a mount point (EBUSY) rewrite it in place.
+    private func replaceConf(_ host: any RemoteHost, _ x: XSOARSettings, from: String? = nil) async throws {
+        let tmp = from ?? NodeCommands.staged(x.confPath)
+        do {
+            try await host.rename(tmp, to: x.confPath)
+        } catch {
+            let r = try await run(host, NodeCommands.rewriteInPlace(tmp, to: x.confPath))
+            guard r.succeeded else {
+                throw StepError(.confUnusable, "\(x.confPath) could not be replaced (\(error); in place: \(r.stderrText.trimmingCharacters(in: .whitespacesAndNewlines))).")
+            }
+        }
+    }
+
+    private func checkEndpoints(_ state: inout MutableState) async throws -> String {
+        var notes: [String] = []
+        for ep in context.cluster.endpoints {
+            do {
+                let served = try await context.probe.probe(host: ep.host, port: ep.port, serverName: ep.host, timeout: context.options.probeTimeout)
+                if served.leafFingerprint == context.chainFingerprints.first {
+                    notes.append("endpoint \(ep) serves the new certificate.")
+                } else {
+                    let w = "endpoint \(ep) still serves another certificate (\(served.leafFingerprint.prefix(16))…); a load balancer there needs the new one re-imported."
+                    state.warnings.append(w)
+                    emit(.warning, node: nil, step: .endpoints, w)
+                    notes.append(w)
+                }
+            } catch {
+                let w = "endpoint \(ep) could not be checked (\(error))."
+                state.warnings.append(w)
+                emit(.warning, node: nil, step: .endpoints, w)
+                notes.append(w)
+            }
+        }
+        return notes.isEmpty ? "cluster \(context.cluster.name): no endpoints to check." : notes.joined(separator: " ")
+    }
+
+    private func runHook() async throws -> String {
+        guard let command = context.cluster.afterSuccess else { return "cluster \(context.cluster.name): no after_success command." }
+        guard let hook = context.hook else {
+            throw StepError(.hookFailed, "cluster \(context.cluster.name): after_success is set but no runner was supplied; run `\(command)` by hand.")
+        }
+        do {
+            try await hook.run(command: command, cluster: context.cluster)
+        } catch {
+            throw StepError(.hookFailed, "cluster \(context.cluster.name): after_success `\(command)` failed (\(error)); the nodes are fine, run it again by hand.")
+        }
+        return "cluster \(context.cluster.name): after_success ran."
+    }
+}
