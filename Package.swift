@@ -100,7 +100,7 @@ let package = Package(
         .testTarget(
             name: "SandboxTests", dependencies: ["CertrollPKI", "CertrollTestKit"],
             swiftSettings: settings),
-        // Issue 5's acceptance on the sandbox: the built binary against real sshd nodes.
+        // Rollout scenarios on the sandbox: the built binary against real sshd nodes.
         .testTarget(
             name: "RolloutSandboxTests", dependencies: ["CertrollCore", "CertrollPKI", "CertrollTestKit"],
             swiftSettings: settings),

@@ -3,7 +3,7 @@ import CertrollCore
 import CertrollRollout
 import Foundation
 
-/// `certroll apply`: the rollout (SPEC "Rollout").
+/// `certroll apply`: the rollout.
 struct ApplyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "apply",

@@ -6,7 +6,7 @@ import Foundation
 import Logging
 
 /// `certroll renew`: the unattended rollout of each cluster's own certificate
-/// source (SPEC "Fleet renewal"), for cron, timers, CI and ACME deploy hooks.
+/// source, for cron, timers, CI and ACME deploy hooks.
 struct RenewCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "renew",

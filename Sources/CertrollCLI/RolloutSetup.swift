@@ -38,7 +38,7 @@ extension RolloutInputOptions {
         }
     }
 
-    /// SPEC "Local checks" as the gate of plan/apply: every cluster fqdn must be
+    /// The local checks as the gate of plan/apply: every cluster fqdn must be
     /// covered (FAIL), node names should be (warn). Any FAIL throws (exit 2)
     /// before a node is contacted. Warnings and failures are shown.
     static func checkedCertificate(cert: String, key: String, passphrase: SecretSource, for clusters: [Cluster],
@@ -121,7 +121,7 @@ struct RolloutTools {
 }
 
 /// Runs one engine call while rendering its events as they come, with
-/// Ctrl-C as SPEC says: the first stops scheduling new clusters (in-flight
+/// Ctrl-C as documented: the first stops scheduling new clusters (in-flight
 /// ones finish or roll back); the second stops at once (exit 130, resumable).
 enum LiveRun {
     static func run(_ renderer: any EventRenderer, toStandardError: Bool = false,

@@ -1,6 +1,6 @@
 import Foundation
 
-/// Ctrl-C as SPEC says: the first interrupt stops scheduling new clusters
+/// Ctrl-C as documented: the first interrupt stops scheduling new clusters
 /// (in-flight ones finish or roll back); the second stops at once, leaving a
 /// run that `resume` can finish.
 public final class RolloutCancellation: @unchecked Sendable {

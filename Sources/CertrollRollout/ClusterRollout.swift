@@ -1,4 +1,4 @@
-/// The rollout of one cluster, as a pure state machine (STYLE #8).
+/// The rollout of one cluster, as a pure state machine.
 ///
 /// Nodes are numbered in cluster order: 0 is the primary, then the backups.
 /// The driver asks for the first action with `begin()`, performs it, journals
@@ -7,7 +7,7 @@
 public struct ClusterRollout: Sendable {
     /// What the rollout sets out to do.
     public enum Mode: Sendable, Equatable {
-        /// Lock, stage, back up, stop, swap, start, verify (SPEC steps 2–7).
+        /// Lock, stage, back up, stop, swap, start, verify (rollout steps 2–7).
         case apply
         /// `resume` of a run whose every node was swapped: start, verify, finish.
         case finish

@@ -1,7 +1,7 @@
 public import CertrollCore
 import Foundation
 
-/// How `apply` behaves (SPEC `apply` flags).
+/// How `apply` behaves.
 public struct RolloutOptions: Sendable {
     /// Clusters rolled out at once.
     public var parallel: Int

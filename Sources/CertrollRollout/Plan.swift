@@ -1,7 +1,7 @@
 public import CertrollCore
 public import Foundation
 
-/// What `apply` would do across the fleet (SPEC `plan`).
+/// What `apply` would do across the fleet.
 public struct FleetPlan: Sendable, Equatable {
     public var clusters: [ClusterPlan]
     /// The worst refusal's exit code (3 at preflight, 2 for an unusable source), else 0.

@@ -41,7 +41,7 @@ public struct RolloutEngine: Sendable {
 
     // MARK: apply
 
-    /// SPEC `apply` with `--cert/--key`: every cluster gets `certificate`.
+    /// `apply` with `--cert/--key`: every cluster gets `certificate`.
     public func apply(clusters: [Cluster], certificate: CertificateToInstall, options: RolloutOptions = .init(),
                       secrets: RolloutSecrets = .init(), events: any RolloutEventSink = DiscardingEventSink(),
                       cancellation: RolloutCancellation = .init()) async throws -> RunReport {
@@ -49,7 +49,7 @@ public struct RolloutEngine: Sendable {
                         events: events, cancellation: cancellation)
     }
 
-    /// SPEC `apply` and `renew`: preflight every node of every cluster, skip the
+    /// `apply` and `renew`: preflight every node of every cluster, skip the
     /// clusters already on their own certificate, then roll the others out
     /// (parallel, canary, max-failures, Ctrl-C). `finisher` completes a cluster's
     /// certificate only once it must change (so a skipped one needs no secret).
@@ -115,13 +115,13 @@ public struct RolloutEngine: Sendable {
 
     // MARK: plan
 
-    /// SPEC `plan` with `--cert/--key`: every cluster gets `certificate`.
+    /// `plan` with `--cert/--key`: every cluster gets `certificate`.
     public func plan(clusters: [Cluster], certificate: CertificateToInstall, options: RolloutOptions = .init(),
                      secrets: RolloutSecrets = .init(), events: any RolloutEventSink = DiscardingEventSink()) async -> FleetPlan {
         await plan(targets: ClusterTarget.same(certificate, for: clusters), options: options, secrets: secrets, events: events)
     }
 
-    /// SPEC `plan`: preflight everywhere and describe what `apply` would do, by
+    /// `plan`: preflight everywhere and describe what `apply` would do, by
     /// the same rules. Changes nothing on the nodes and writes nothing under `runs/`.
     public func plan(targets: [ClusterTarget], options: RolloutOptions = .init(),
                      secrets: RolloutSecrets = .init(), events: any RolloutEventSink = DiscardingEventSink()) async -> FleetPlan {
@@ -141,7 +141,7 @@ public struct RolloutEngine: Sendable {
 
     // MARK: resume and rollback
 
-    /// SPEC `resume RUN_ID`: per cluster, finish when every node was swapped and
+    /// `resume RUN_ID`: per cluster, finish when every node was swapped and
     /// no rollback had begun; otherwise roll back (or, when nothing was stopped,
     /// remove staged files). See docs/rollout.md.
     public func resume(runID: String, options: RolloutOptions = .init(), secrets: RolloutSecrets = .init(),
@@ -150,7 +150,7 @@ public struct RolloutEngine: Sendable {
         try await reopen(runID: runID, command: "resume", options: options, secrets: secrets, events: events, cancellation: cancellation)
     }
 
-    /// SPEC `rollback RUN_ID`: restore what the run replaced on every node it
+    /// `rollback RUN_ID`: restore what the run replaced on every node it
     /// touched, also after it succeeded.
     public func rollback(runID: String, options: RolloutOptions = .init(), secrets: RolloutSecrets = .init(),
                          events: any RolloutEventSink = DiscardingEventSink(),

@@ -1,4 +1,4 @@
-// Golden help text of the rollout commands (STYLE #14): compared whole.
+// Golden help text of the rollout commands: compared whole.
 // Regenerate by running `certroll COMMAND --help` with stdout not a terminal, and review the diff.
 enum RolloutHelpGolden {
     static let texts: [String: String] = [

@@ -3,7 +3,7 @@ import CertrollTestKit
 import Foundation
 import Testing
 
-/// SPEC "Journal" + issue 5: the controller (`certroll apply --yes`, the built
+/// The journal and resume: the controller (`certroll apply --yes`, the built
 /// binary) is killed with SIGKILL right after journal line k
 /// (`CERTROLL_TEST_KILL_AFTER_JOURNAL_LINES=k`), then `certroll resume RUN_ID
 /// --yes` runs: the pair ends entirely on the old or entirely on the new

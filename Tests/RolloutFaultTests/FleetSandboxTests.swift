@@ -3,7 +3,7 @@ import CertrollTestKit
 import Foundation
 import Testing
 
-/// Issue 5 fleet acceptance on a 40-node sandbox (20 pairs), built binary.
+/// Fleet rollout on a 40-node sandbox (20 pairs), built binary.
 extension SandboxFaults {
     @Suite(.serialized) struct Fleet {
         static let pairs = 20

@@ -3,7 +3,7 @@ import CertrollTestKit
 import Foundation
 import Testing
 
-/// SPEC "Locks" on the sandbox with the built binary: two controllers at once,
+/// Locks on the sandbox with the built binary: two controllers at once,
 /// and a lock left by a controller killed with SIGKILL.
 extension SandboxFaults {
     @Suite(.serialized) struct Locks {

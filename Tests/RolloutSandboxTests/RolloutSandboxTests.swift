@@ -4,7 +4,7 @@ import CertrollTestKit
 import Foundation
 import Testing
 
-/// Issue 5's acceptance scenarios on a real two-node sandbox (sshd + xsoar-sim
+/// Rollout scenarios on a real two-node sandbox (sshd + xsoar-sim
 /// in namespaces), driving the built binary as an admin would. Every
 /// scenario starts from the same baseline (`Scenario`), so the order does not
 /// matter. Needs root.

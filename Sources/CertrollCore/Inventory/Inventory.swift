@@ -200,7 +200,7 @@ public struct XSOARSettings: Sendable, Equatable, Codable {
     public static let defaultCertPath = "/usr/local/demisto/cert.pem"
     public static let defaultKeyPath = "/usr/local/demisto/cert.key"
 
-    /// The built-in defaults of SPEC's inventory section.
+    /// The built-in defaults of the inventory format (docs/usage.md).
     public static let defaults = XSOARSettings(
         service: "demisto",
         stopCommand: "service demisto stop", startCommand: "service demisto start",

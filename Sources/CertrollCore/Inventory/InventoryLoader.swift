@@ -1,7 +1,7 @@
 import Foundation
 import Yams
 
-/// Reads an inventory (SPEC "Inventory") and resolves every node's settings.
+/// Reads an inventory and resolves every node's settings.
 ///
 /// Precedence, most specific first: the node's own `ssh:`/`xsoar:` keys, the
 /// cluster's, the inventory `defaults:`, then `~/.ssh/config` for the node's

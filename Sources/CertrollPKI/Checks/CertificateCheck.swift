@@ -131,7 +131,7 @@ public struct CertificateCheck: Sendable {
         self.policies = policies
     }
 
-    /// Every check in SPEC "Local checks", in the order they are printed.
+    /// Every local check, in the order they are printed.
     public static let standardPolicies: [any CertificatePolicy] = [
         CertificateFilePolicy(), ChainOrderPolicy(), ChainCompletePolicy(), ChainSignaturesPolicy(),
         ValidityPolicy(), KeyFormatPolicy(), PassphrasePolicy(), KeyProtectionPolicy(), KeyMatchesLeafPolicy(),
