@@ -35,6 +35,8 @@ private func failure(_ yaml: String) -> InventoryError? {
         #expect(prod.primary.ssh.knownHosts == "/home/ops/.ssh/known_hosts")
         #expect(prod.primary.xsoar == XSOARSettings.defaults)
         #expect(inv.clusters[1].nodes.count == 1)
+        #expect(prod.primary.ssh.proxyJump.isEmpty && prod.primary.ssh.proxyCommand == nil)
+        #expect(prod.certificate == nil, "a certificate: block of nulls names no source")
     }
 
     @Test func overridesApplyNodeOverClusterOverDefaults() throws {
