@@ -31,14 +31,7 @@ import Testing
 
     @Test(.enabled(if: Sandbox.isRoot, "the sandbox needs root (network and mount namespaces); run swift test as root"))
     func applyTwiceThenRollBackTheFirstRun() async throws {
-        let sandbox = try await Sandbox.up(nodes: 2, name: Self.sandboxName)
-        do {
-            try await scenario(sandbox)
-        } catch {
-            try? await sandbox.down()
-            throw error
-        }
-        try await sandbox.down()
+        try await Sandbox.with(nodes: 2, name: Self.sandboxName) { try await scenario($0) }
     }
 
     func scenario(_ sandbox: Sandbox) async throws {

@@ -14,22 +14,11 @@ struct AcmeRenewalTests {
     static let sandboxName = "cracme"
 
     @Test func certbotDeployHookRollsOverOnlyTheRenewedLineagesCluster() async throws {
-        let sandbox = try await Sandbox.up(nodes: 4, name: Self.sandboxName, clusterSize: 2)
-        let pebble: Pebble
-        do {
-            pebble = try await Pebble.start()
-        } catch {
-            try? await sandbox.down()
-            throw error
-        }
-        defer { pebble.stop() }
-        do {
+        try await Sandbox.with(nodes: 4, name: Self.sandboxName, clusterSize: 2) { sandbox in
+            let pebble = try await Pebble.start()
+            defer { pebble.stop() }
             try await scenario(sandbox, pebble)
-        } catch {
-            try? await sandbox.down()
-            throw error
         }
-        try await sandbox.down()
     }
 
     func scenario(_ sandbox: Sandbox, _ pebble: Pebble) async throws {
