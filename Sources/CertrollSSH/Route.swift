@@ -199,7 +199,7 @@ enum ProxyCommand {
                 return
             }
             for text in String(decoding: data, as: UTF8.self).split(separator: "\n") {
-                logger.notice("ProxyCommand stderr", metadata: [SSHLog.node: "\(node)", SSHLog.command: "\(line)", "stderr": "\(text)"])
+                logger.warning("ProxyCommand stderr", metadata: [SSHLog.node: "\(node)", SSHLog.command: "\(line)", "stderr": "\(text)"])
             }
         }
         do {
