@@ -1,0 +1,366 @@
+import json, os, re, statistics, sys, time
+from datetime import datetime
+
+TICK = os.sysconf("SC_CLK_TCK")
+def arg(name, default=None):
+    a = sys.argv
+    return a[a.index(name) + 1] if name in a else default
+
+
+def t(s):
+    return datetime.fromisoformat(s.replace("Z", "+00:00")).timestamp()
+
+
+def snapshot(path):
+    nodes, values = {}, {}
+    for line in open(path):
+        w = line.split()
+        if w[0] == "node":
+            nodes[int(w[1])] = (int(w[2]), int(w[3]), int(w[4]))
+        else:
+            values[w[0]] = float(w[1])
+    return nodes, values
+
+
+def log_counts(text):
+    c = dict(connections=0, commands=0, sftp_sessions=0)
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith("Accepted publickey"): c["connections"] += 1
+        elif line.startswith("Starting session: command"): c["commands"] += 1
+        elif line.startswith("Starting session: subsystem"): c["sftp_sessions"] += 1
+    return c
+
+
+def journal(state, run_id):
+    return [json.loads(l) for l in open(f"{state}/runs/{run_id}/journal.jsonl") if l.strip()]
+
+
+def intervals(lines):
+    """(label, start, end) for every node step and each cluster's preflight (header → its facts)."""
+    header = t(lines[0]["time"])
+    out, open_steps, facts_at = [], {}, {}
+    for e in lines:
+        if e.get("kind") == "facts":
+            facts_at[e["cluster"]] = max(facts_at.get(e["cluster"], 0), t(e["time"]))
+        if e.get("kind") != "step": continue
+        key = (e["cluster"], e.get("node"), e["step"])
+        if e["phase"] == "begin": open_steps[key] = t(e["time"])
+        elif key in open_steps: out.append((e["step"], open_steps.pop(key), t(e["time"]), e.get("node")))
+    for cluster, end in facts_at.items():
+        out.append(("preflight", header, end, None))
+    return header, out
+
+
+def cpu_by_step(samples, col, lines, before):
+    """CPU seconds by step from cumulative counters sampled over the run (`col`
+    of each sample, ns): each interval is shared among the journal steps running
+    in it by overlap. Before the journal's header is 'startup' (from `before`,
+    the counter when the process was started), after the last step 'finish'."""
+    header, spans = intervals(lines)
+    last = max((e for _, _, e, _ in spans), default=header)
+    out = {"startup": (samples[0][col] - before) / 1e9 if samples else 0}
+    for a, b in zip(samples, samples[1:]):
+        t0, t1, d = a[0], b[0], (b[col] - a[col]) / 1e9
+        if d <= 0: continue
+        if t1 <= header: label_w = {"startup": 1}
+        elif t0 >= last: label_w = {"finish": 1}
+        else:
+            label_w = {}
+            for label, s, e, _ in spans:
+                ov = min(e, t1) - max(s, t0)
+                if ov > 0: label_w[label] = label_w.get(label, 0) + ov
+            label_w = label_w or {"between steps": 1}
+        tw = sum(label_w.values())
+        for label, x in label_w.items(): out[label] = out.get(label, 0) + d * x / tw
+    return out
+
+
+def cmd_record():
+    work, d = arg("--work"), arg("--dir")
+    before, b = snapshot(f"{work}/before")
+    after, a = snapshot(f"{work}/after")
+    per_node = {}
+    for i, (off0, rx0, tx0) in before.items():
+        off1, rx1, tx1 = after[i]
+        with open(f"{d}/node{i}/sshd.log", "rb") as f:
+            f.seek(off0)
+            text = f.read(off1 - off0).decode("utf-8", "replace")
+        c = log_counts(text)
+        c["veth_from_node"], c["veth_to_node"] = rx1 - rx0, tx1 - tx0
+        per_node[i] = c
+    rec = dict(kind=arg("--kind"), run=int(arg("--run")), nodes=int(arg("--nodes")), exit=int(arg("--exit")),
+               load=arg("--load"), wall=a["time"] - b["time"], busy_s=(a["busy"] - b["busy"]) / TICK,
+               cg_nodes_s=(a["cg_nodes"] - b["cg_nodes"]) / 1e9, cg_ctl_s=(a["cg_ctl"] - b["cg_ctl"]) / 1e9,
+               per_node=per_node)
+    if rec["kind"] == "floor" and os.path.exists(f"{work}/floor-stop-begin"):
+        rec["floor_outage"] = a["time"] - float(open(f"{work}/floor-stop-begin").read())
+    if rec["kind"] == "certroll" and os.path.exists(f"{work}/time.txt"):
+        tt = {k.strip(): v.strip() for k, v in (l.split(": ", 1) for l in open(f"{work}/time.txt") if ": " in l)}
+        p = tt["Elapsed (wall clock) time (h:mm:ss or m:ss)"].split(":")
+        rec["wall"] = sum(float(x) * 60 ** (len(p) - 1 - k) for k, x in enumerate(p))
+        rec["ctl_cpu_s"] = float(tt["User time (seconds)"]) + float(tt["System time (seconds)"])
+        rec["rss_mb"] = int(tt["Maximum resident set size (kbytes)"]) / 1024
+        try:
+            run_id = json.loads(open(f"{work}/out.json").read().strip().splitlines()[-1])["runID"]
+            lines = journal(f"{work}/state", run_id)
+            rec["run_id"] = run_id
+            samples = [tuple(map(float, l.split())) for l in open(f"{work}/samples")]
+            rec["cpu_by_step"] = cpu_by_step(samples, 1, lines, b["cg_ctl"])
+            rec["node_cpu_by_step"] = cpu_by_step(samples, 2, lines, b["cg_nodes"])
+            rec["outcomes"] = [e["outcome"]["kind"] for e in lines if e.get("kind") == "outcome"]
+            rec.update(outage(lines))
+        except (OSError, ValueError, KeyError, IndexError) as e:
+            rec["error"] = f"journal: {e}"
+    print(json.dumps(rec))
+
+
+def outage(lines):
+    """Per cluster: first stop begins → last verify ends, and the sums of stop/start steps."""
+    by = {}
+    for e in lines:
+        if e.get("kind") != "step" or not e.get("node"): continue
+        c = by.setdefault(e["cluster"], {"stop": [], "verify": [], "steps": {}})
+        if e["step"] == "stop" and e["phase"] == "begin": c["stop"].append(t(e["time"]))
+        if e["step"] == "verify" and e["phase"] == "end": c["verify"].append(t(e["time"]))
+        c["steps"].setdefault((e["step"], e["node"]), {})[e["phase"]] = t(e["time"])
+    out = []
+    for c in by.values():
+        if not c["stop"] or not c["verify"]: continue
+        tot = lambda s: sum(p["end"] - p["begin"] for (k, _), p in c["steps"].items() if k == s and "end" in p and "begin" in p)
+        out.append(dict(outage=max(c["verify"]) - min(c["stop"]), stop_steps=tot("stop"), start_steps=tot("start")))
+    return {"outages": out}
+
+
+def cmd_sample():
+    """Until file STOP exists: time, the controller's and the nodes' cgroup CPU (ns), every 20 ms."""
+    path, ctl, nodes, stop = sys.argv[2:6]
+    with open(path, "w", buffering=1) as out:
+        while not os.path.exists(stop):
+            out.write(f"{time.time():.6f} {open(ctl + '/cpuacct.usage').read().strip()} {open(nodes + '/cpuacct.usage').read().strip()}\n")
+            time.sleep(0.02)
+
+
+STRACE = re.compile(r"^(\d+) (\d+\.\d+) (\w+)\((.*)$")
+# What internal-sftp touches for certroll: the XSOAR files, work_dir, and the
+# folders `mkdir -p` walks through on the way there.
+SFTP_PATHS = ("/usr/local/demisto", "/var/lib/certroll", "/var/lib/demisto", "/etc/demisto.conf")
+SFTP_CALLS = {"openat": "open", "newfstatat": "stat", "statx": "stat", "fstat": "fstat", "fchmod": "setstat",
+              "fchown": "setstat", "read": "read", "write": "write", "close": "close", "rename": "rename",
+              "renameat2": "rename", "unlink": "remove", "unlinkat": "remove", "mkdir": "mkdir", "mkdirat": "mkdir"}
+
+
+def unescape(s):
+    return s.encode("latin-1", "backslashreplace").decode("unicode_escape", "replace")
+
+
+def sftp_path(rest):
+    """The file a traced call works on: a fd's path (strace -y) or the first path argument."""
+    m = re.match(r'(?:\d+<([^>]*)>|AT_FDCWD<[^>]*>, "([^"]*)"|"([^"]*)")', rest)
+    return next((g for g in m.groups() if g), None) if m else None
+
+
+def cmd_trace():
+    """Per node of the traced pair, by journal step: the commands its sshd ran,
+    every process started, sessions, and the SFTP server's file work."""
+    work, d = arg("--work"), arg("--dir")
+    run_id = json.loads(open(f"{work}/out.json").read().strip().splitlines()[-1])["runID"]
+    lines = journal(f"{work}/state", run_id)
+    header, spans = intervals(lines)
+    nodes = json.load(open(f"{d}/sandbox.json"))["nodes"]
+    result = {"run_id": run_id, "nodes": {}}
+    for n in nodes[:2]:
+        mine = sorted((s, e, label) for label, s, e, node in spans if node == n["address"])
+        first = mine[0][0] if mine else float("inf")
+
+        def step_at(when):
+            cur = "preflight"
+            for s, e, label in mine:
+                if when >= s: cur = label
+            return cur if when >= first else "preflight"
+        parsed = [m.groups() for m in map(STRACE.match, open(f"{work}/trace.node{n['index']}")) if m]
+        exec_pids = {pid for pid, _, call, rest in parsed if call == "execve" and not rest.startswith('"/usr/sbin/sshd"')}
+        steps = {}
+        for pid, when, call, rest in parsed:
+            when = float(when)
+            if when < header: continue
+            st = steps.setdefault(step_at(when), dict(commands=[], processes=0, sessions=0, sftp=[], connections=0))
+            if call == "execve":
+                if rest.startswith('"/usr/sbin/sshd"'): continue
+                st["processes"] += 1
+                am = re.match(r'"[^"]*", \["(?:-?\w+)", "-c", "((?:[^"\\]|\\.)*)"', rest)
+                if am: st["commands"].append(unescape(am.group(1)))
+            elif call == "write" and "sshd.log>" in rest:
+                wm = re.search(r'sshd\.log>, "((?:[^"\\]|\\.)*)"', rest)
+                text = unescape(wm.group(1)).strip() if wm else ""
+                if text.startswith("Starting session"): st["sessions"] += 1
+                elif text.startswith("Accepted publickey"): st["connections"] += 1
+            elif call in SFTP_CALLS and pid not in exec_pids and "resumed>" not in rest:
+                path = sftp_path(rest)
+                if path and (path.startswith(SFTP_PATHS) or path in ("/var", "/var/lib")):
+                    st["sftp"].append(SFTP_CALLS[call])
+        result["nodes"][n["address"]] = {"role": n["role"], "steps": steps}
+    if os.path.exists(f"{work}/ctl.trace"):
+        conns = {}
+        for line in open(f"{work}/ctl.trace"):
+            m = re.search(r'sin_port=htons\((\d+)\), sin_addr=inet_addr\("([\d.]+)"\)', line)
+            if m and "connect(" in line:
+                key = f"{m.group(2)} port {m.group(1)}"
+                conns[key] = conns.get(key, 0) + 1
+        result["controller_connects"] = conns
+    print(json.dumps(result))
+
+
+def cmd_adopt():
+    """Every process in the sandbox's node network namespaces, into the nodes' cgroup."""
+    d, cg = arg("--dir"), arg("--cgroup")
+    want = {os.stat(f"/run/netns/{n['netns']}").st_ino for n in json.load(open(f"{d}/sandbox.json"))["nodes"]}
+    moved = 0
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if os.stat(f"/proc/{pid}/ns/net").st_ino in want:
+                with open(f"{cg}/cgroup.procs", "w") as f: f.write(pid)
+                moved += 1
+        except OSError:
+            pass
+    print(moved)
+
+
+STEPS = ["startup", "preflight", "lock", "stage", "backup", "stop", "swap", "start", "verify", "endpoints", "afterSuccess",
+         "unlock", "between steps", "finish"]
+
+
+def med(xs):
+    xs = [x for x in xs if x is not None]
+    return statistics.median(xs) if xs else None
+
+
+def ms(s):
+    return "–" if s is None else f"{s * 1000:.0f} ms"
+
+
+def per_node_avg(rec, key):
+    return sum(c[key] for c in rec["per_node"].values()) / rec["nodes"]
+
+
+def cmd_report():
+    work = arg("--work")
+    recs = [json.loads(l) for l in open(f"{work}/records.jsonl")]
+    sizes = sorted({r["nodes"] for r in recs})
+    by = lambda n, k: [r for r in recs if r["nodes"] == n and r["kind"] == k]
+    print(f"Measured {datetime.utcnow():%Y-%m-%d %H:%M} UTC; release build; sandbox nodes in live-backup pairs; "
+          f"{len(by(sizes[0], 'certroll'))} runs of each, alternating (medians). Floor: plain `ssh`, one ControlMaster connection per node, "
+          "then over it `service demisto stop` on every node, `service demisto start` on the primaries, then on the backups. "
+          "certroll: `apply` of a new leaf (two EC P-256 leaves alternate). Machine CPU: busy jiffies of `/proc/stat` "
+          "(everything on the machine, other builds included); sandbox CPU: the nodes' and the controller's cpuacct cgroups only.\n")
+    print("| nodes | load before | floor wall | certroll wall | ratio | machine CPU/node: floor | certroll | over floor "
+          "| sandbox CPU/node: floor | certroll | over floor | of which controller | controller peak RSS | certroll exits |")
+    print("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    for n in sizes:
+        f, c = by(n, "floor"), by(n, "certroll")
+        fw, cw = med([r["wall"] for r in f]), med([r["wall"] for r in c])
+        fb, cb = med([r["busy_s"] / n for r in f]), med([r["busy_s"] / n for r in c])
+        fs, cs = med([(r["cg_nodes_s"] + r["cg_ctl_s"]) / n for r in f]), med([(r["cg_nodes_s"] + r["cg_ctl_s"]) / n for r in c])
+        ctl = med([r.get("ctl_cpu_s", 0) / n for r in c])
+        rss = max((r.get("rss_mb", 0) for r in c), default=0)
+        exits = ",".join(str(r["exit"]) for r in c)
+        print(f"| {n} ({n // 2} pairs, `--parallel {max(1, n // 2)}`) | {c[0]['load'] if c else '?'} | {fw:.2f} s | {cw:.2f} s | "
+              f"**{cw / fw:.2f}×** | {ms(fb)} | {ms(cb)} | **{ms(cb - fb)}** | {ms(fs)} | {ms(cs)} | {ms(cs - fs)} | {ms(ctl)} | "
+              f"{rss:.0f} MB | {exits} |")
+    print()
+
+    print("Per node, per run (average over the nodes, median of the runs; from each node's sshd log at VERBOSE and its veth counters: SSH and TLS, headers included):\n")
+    print("| nodes | who | connections | commands (exec channels) | SFTP channels | bytes to the node | bytes from the node |")
+    print("|---:|---|---:|---:|---:|---:|---:|")
+    for n in sizes:
+        for k in ("floor", "certroll"):
+            rs = by(n, k)
+            v = lambda key: med([per_node_avg(r, key) for r in rs])
+            print(f"| {n} | {k} | {v('connections'):.1f} | {v('commands'):.1f} | {v('sftp_sessions'):.1f} | "
+                  f"{v('veth_to_node'):.0f} | {v('veth_from_node'):.0f} |")
+    print()
+
+    print("Controller CPU per node by step (its cgroup's CPU sampled every 20 ms; each interval shared among the journal "
+          "steps running in it; preflight = header → the cluster's facts; startup = before the journal's header: inventory, "
+          "certificate checks; finish = after the last step: report, closing connections):\n")
+    cols = [s for s in STEPS if any(r.get("cpu_by_step", {}).get(s) for r in recs)]
+    print("| nodes | " + " | ".join(cols) + " | total (time -v) |")
+    print("|---:|" + "---:|" * (len(cols) + 1))
+    for n in sizes:
+        c = by(n, "certroll")
+        cells = [ms(med([r.get("cpu_by_step", {}).get(s, 0) / n for r in c])) for s in cols]
+        print(f"| {n} | " + " | ".join(cells) + f" | {ms(med([r.get('ctl_cpu_s', 0) / n for r in c]))} |")
+    print()
+    print("The nodes' CPU per node by step, the same way from their cgroup (sshd, shells, commands, xsoar-sim; the floor's "
+          "whole run beside it):\n")
+    cols = [s for s in STEPS if any(r.get("node_cpu_by_step", {}).get(s) for r in recs)]
+    print("| nodes | " + " | ".join(cols) + " | total | floor's total |")
+    print("|---:|" + "---:|" * (len(cols) + 2))
+    for n in sizes:
+        c = by(n, "certroll")
+        cells = [ms(med([r.get("node_cpu_by_step", {}).get(s, 0) / n for r in c])) for s in cols]
+        print(f"| {n} | " + " | ".join(cells) + f" | {ms(med([r['cg_nodes_s'] / n for r in c]))} | "
+              f"{ms(med([r['cg_nodes_s'] / n for r in by(n, 'floor')]))} |")
+    print()
+
+    svc_path = f"{work}/service-times.2"
+    if 2 in sizes and os.path.exists(svc_path):
+        svc = [list(map(float, l.split())) for l in open(svc_path) if l.strip()]
+        stop = statistics.median(b - a for a, b, c in svc)
+        start = statistics.median(c - b for a, b, c in svc)
+        base = stop + 2 * start
+        c, f = by(2, "certroll"), by(2, "floor")
+        outages = [o["outage"] for r in c for o in r.get("outages", [])]
+        fo = [r["floor_outage"] for r in f if "floor_outage" in r]
+        print(f"A single pair. The service's own stop {ms(stop)} and start {ms(start)} (inside node 1, no SSH, median of {len(svc)}); "
+              f"what no tool can avoid: one stop (both nodes' stops may overlap) and two starts (the backup only after the primary) = {ms(base)}.\n")
+        print("| | certroll | floor |")
+        print("|---|---:|---:|")
+        print(f"| wall | {ms(med([r['wall'] for r in c]))} | {ms(med([r['wall'] for r in f]))} |")
+        print(f"| wall − (stop + 2 starts) | **{ms(med([r['wall'] for r in c]) - base)}** | {ms(med([r['wall'] for r in f]) - base)} |")
+        print(f"| outage: first stop → last node verified (certroll), first stop → last start returned (floor) | {ms(med(outages))} | {ms(med(fo))} |")
+        print(f"| outage − (stop + 2 starts) | **{ms(med(outages) - base if outages else None)}** | {ms(med(fo) - base if fo else None)} |")
+        print()
+
+    if os.path.exists(f"{work}/trace.json"):
+        tr = json.load(open(f"{work}/trace.json"))
+        print(f"What one pair apply does on each node, by step (an extra run under strace, not timed: every process the node's sshd "
+              f"starts, and the SFTP server's file system calls on the XSOAR files and work_dir):\n")
+        print("| node | step | commands | processes | channels | SFTP requests |")
+        print("|---|---|---:|---:|---:|---|")
+        order = ["preflight", "lock", "stage", "backup", "stop", "swap", "start", "verify", "unlock"]
+        for addr, nd in tr["nodes"].items():
+            tot = dict(commands=0, processes=0, sessions=0, sftp=0)
+            for step in order + [s for s in nd["steps"] if s not in order]:
+                st = nd["steps"].get(step)
+                if not st: continue
+                ops = {}
+                for o in st["sftp"]: ops[o] = ops.get(o, 0) + 1
+                tot["commands"] += len(st["commands"]); tot["processes"] += st["processes"]
+                tot["sessions"] += st["sessions"]; tot["sftp"] += len(st["sftp"])
+                print(f"| {nd['role']} | {step} | {len(st['commands'])} | {st['processes']} | {st['sessions']} | "
+                      f"{len(st['sftp'])}{' (' + ', '.join(f'{k} {v}' for k, v in sorted(ops.items())) + ')' if ops else ''} |")
+            print(f"| {nd['role']} | **all** | **{tot['commands']}** | **{tot['processes']}** | **{tot['sessions']}** | **{tot['sftp']}** |")
+        if tr.get("controller_connects"):
+            print("\nTCP connections the controller opened, per node: " +
+                  ", ".join(f"{k} × {v}" for k, v in sorted(tr["controller_connects"].items())) + ".")
+        first = next(iter(tr["nodes"].values()))
+        print("\nThe commands, in order, on the primary:\n")
+        print("```")
+        for step in order:
+            for cmd in first["steps"].get(step, {}).get("commands", []):
+                one = " ".join(cmd.split())
+                print(f"{step:9} {one[:150]}{'…' if len(one) > 150 else ''}")
+        print("```\n")
+
+    if os.path.exists(f"{work}/units"):
+        u = {l.split()[0]: int(l.split()[1]) / 1e9 for l in open(f"{work}/units") if l.strip()}
+        print("Unit costs on a node (its cpuacct cgroup: sshd, shells, xsoar-sim; median machine, not the controller): "
+              f"one command over an open connection (`true`) {ms(u.get('exec'))}; `service demisto status` {ms(u.get('status'))}; "
+              f"a new connection with one command {ms(u.get('connection'))}; an SFTP channel {ms(u.get('sftp_subsystem'))} "
+              f"(with its first request); one more SFTP request {u.get('sftp_request', 0) * 1000:.2f} ms; "
+              f"one TLS handshake (xsoar-sim's side) {ms(u.get('tls'))}.\n")
+
+
+if __name__ == "__main__":
+    {"record": cmd_record, "sample": cmd_sample, "trace": cmd_trace, "adopt": cmd_adopt, "report": cmd_report}[sys.argv[1]]()
