@@ -16,7 +16,7 @@ def snapshot(path):
     for line in open(path):
         w = line.split()
         if w[0] == "node":
-            nodes[int(w[1])] = (int(w[2]), int(w[3]), int(w[4]))
+            nodes[int(w[1])] = tuple(map(int, w[2:7]))
         else:
             values[w[0]] = float(w[1])
     return nodes, values
@@ -81,13 +81,14 @@ def cmd_record():
     before, b = snapshot(f"{work}/before")
     after, a = snapshot(f"{work}/after")
     per_node = {}
-    for i, (off0, rx0, tx0) in before.items():
-        off1, rx1, tx1 = after[i]
+    for i, (off0, rx0, tx0, rxp0, txp0) in before.items():
+        off1, rx1, tx1, rxp1, txp1 = after[i]
         with open(f"{d}/node{i}/sshd.log", "rb") as f:
             f.seek(off0)
             text = f.read(off1 - off0).decode("utf-8", "replace")
         c = log_counts(text)
         c["veth_from_node"], c["veth_to_node"] = rx1 - rx0, tx1 - tx0
+        c["packets_from_node"], c["packets_to_node"] = rxp1 - rxp0, txp1 - txp0
         per_node[i] = c
     rec = dict(kind=arg("--kind"), run=int(arg("--run")), nodes=int(arg("--nodes")), exit=int(arg("--exit")),
                load=arg("--load"), wall=a["time"] - b["time"], busy_s=(a["busy"] - b["busy"]) / TICK,
@@ -110,6 +111,7 @@ def cmd_record():
             rec["node_cpu_by_step"] = cpu_by_step(samples, 2, lines, b["cg_nodes"])
             rec["outcomes"] = [e["outcome"]["kind"] for e in lines if e.get("kind") == "outcome"]
             rec.update(outage(lines))
+            rec["wall_by_step"] = wall_by_step(lines, b["time"], a["time"])
         except (OSError, ValueError, KeyError, IndexError) as e:
             rec["error"] = f"journal: {e}"
     print(json.dumps(rec))
@@ -130,6 +132,16 @@ def outage(lines):
         tot = lambda s: sum(p["end"] - p["begin"] for (k, _), p in c["steps"].items() if k == s and "end" in p and "begin" in p)
         out.append(dict(outage=max(c["verify"]) - min(c["stop"]), stop_steps=tot("stop"), start_steps=tot("start")))
     return {"outages": out}
+
+
+def wall_by_step(lines, started, ended):
+    """Where a single cluster's wall time goes: before the header, preflight (header →
+    last facts), each step's node durations summed, the rest between them, after the outcome."""
+    header, spans = intervals(lines)
+    out = {"startup": header - started, "finish": ended - t(lines[-1]["time"])}
+    for label, s, e, _ in spans: out[label] = out.get(label, 0) + e - s
+    out["between steps"] = (ended - started) - sum(out.values())
+    return out
 
 
 def cmd_sample():
@@ -169,8 +181,8 @@ def cmd_trace():
     header, spans = intervals(lines)
     nodes = json.load(open(f"{d}/sandbox.json"))["nodes"]
     result = {"run_id": run_id, "nodes": {}}
-    for n in nodes[:2]:
-        mine = sorted((s, e, label) for label, s, e, node in spans if node == n["address"])
+    def stepper(address):
+        mine = sorted((s, e, label) for label, s, e, node in spans if node == address)
         first = mine[0][0] if mine else float("inf")
 
         def step_at(when):
@@ -178,13 +190,17 @@ def cmd_trace():
             for s, e, label in mine:
                 if when >= s: cur = label
             return cur if when >= first else "preflight"
+        return step_at
+    new_step = lambda: dict(commands=[], processes=0, sessions=0, sftp=[], connections=0, tls=0)
+    for n in nodes[:2]:
+        step_at = stepper(n["address"])
         parsed = [m.groups() for m in map(STRACE.match, open(f"{work}/trace.node{n['index']}")) if m]
         exec_pids = {pid for pid, _, call, rest in parsed if call == "execve" and not rest.startswith('"/usr/sbin/sshd"')}
         steps = {}
         for pid, when, call, rest in parsed:
             when = float(when)
             if when < header: continue
-            st = steps.setdefault(step_at(when), dict(commands=[], processes=0, sessions=0, sftp=[], connections=0))
+            st = steps.setdefault(step_at(when), new_step())
             if call == "execve":
                 if rest.startswith('"/usr/sbin/sshd"'): continue
                 st["processes"] += 1
@@ -200,13 +216,16 @@ def cmd_trace():
                 if path and (path.startswith(SFTP_PATHS) or path in ("/var", "/var/lib")):
                     st["sftp"].append(SFTP_CALLS[call])
         result["nodes"][n["address"]] = {"role": n["role"], "steps": steps}
+    # The controller's TCP connects (strace -f -ttt -e connect): SSH and TLS probes, by node and step.
     if os.path.exists(f"{work}/ctl.trace"):
         conns = {}
         for line in open(f"{work}/ctl.trace"):
-            m = re.search(r'sin_port=htons\((\d+)\), sin_addr=inet_addr\("([\d.]+)"\)', line)
-            if m and "connect(" in line:
-                key = f"{m.group(2)} port {m.group(1)}"
-                conns[key] = conns.get(key, 0) + 1
+            m = re.search(r'^\d+ (\d+\.\d+) connect\(.*sin_port=htons\((\d+)\), sin_addr=inet_addr\("([\d.]+)"\)', line)
+            if not m: continue
+            when, port, addr = float(m.group(1)), m.group(2), m.group(3)
+            conns[f"{addr} port {port}"] = conns.get(f"{addr} port {port}", 0) + 1
+            if port == "443" and addr in result["nodes"]:
+                result["nodes"][addr]["steps"].setdefault(stepper(addr)(when), new_step())["tls"] += 1
         result["controller_connects"] = conns
     print(json.dumps(result))
 
@@ -226,7 +245,7 @@ def cmd_adopt():
     print(moved)
 
 
-STEPS = ["startup", "preflight", "lock", "stage", "backup", "stop", "swap", "start", "verify", "endpoints", "afterSuccess",
+STEPS = ["startup", "preflight", "lock", "stage", "backup", "stop", "swap", "start", "verify", "endpoints", "after-success",
          "unlock", "between steps", "finish"]
 
 
@@ -270,14 +289,14 @@ def cmd_report():
     print()
 
     print("Per node, per run (average over the nodes, median of the runs; from each node's sshd log at VERBOSE and its veth counters: SSH and TLS, headers included):\n")
-    print("| nodes | who | connections | commands (exec channels) | SFTP channels | bytes to the node | bytes from the node |")
-    print("|---:|---|---:|---:|---:|---:|---:|")
+    print("| nodes | who | connections | commands (exec channels) | SFTP channels | bytes to the node | from the node | packets to the node | from the node |")
+    print("|---:|---|---:|---:|---:|---:|---:|---:|---:|")
     for n in sizes:
         for k in ("floor", "certroll"):
             rs = by(n, k)
             v = lambda key: med([per_node_avg(r, key) for r in rs])
             print(f"| {n} | {k} | {v('connections'):.1f} | {v('commands'):.1f} | {v('sftp_sessions'):.1f} | "
-                  f"{v('veth_to_node'):.0f} | {v('veth_from_node'):.0f} |")
+                  f"{v('veth_to_node'):.0f} | {v('veth_from_node'):.0f} | {v('packets_to_node'):.0f} | {v('packets_from_node'):.0f} |")
     print()
 
     print("Controller CPU per node by step (its cgroup's CPU sampled every 20 ms; each interval shared among the journal "
@@ -321,26 +340,33 @@ def cmd_report():
         print(f"| outage: first stop → last node verified (certroll), first stop → last start returned (floor) | {ms(med(outages))} | {ms(med(fo))} |")
         print(f"| outage − (stop + 2 starts) | **{ms(med(outages) - base if outages else None)}** | {ms(med(fo) - base if fo else None)} |")
         print()
+        print("Where the pair's wall time goes (journal; each step's two nodes one after the other, as certroll runs them):\n")
+        cols = [s for s in STEPS if any(s in r.get("wall_by_step", {}) for r in c)]
+        print("| " + " | ".join(cols) + " | wall |")
+        print("|" + "---:|" * (len(cols) + 1))
+        print("| " + " | ".join(ms(med([r.get("wall_by_step", {}).get(s, 0) for r in c])) for s in cols)
+              + f" | {ms(med([r['wall'] for r in c]))} |")
+        print()
 
     if os.path.exists(f"{work}/trace.json"):
         tr = json.load(open(f"{work}/trace.json"))
         print(f"What one pair apply does on each node, by step (an extra run under strace, not timed: every process the node's sshd "
               f"starts, and the SFTP server's file system calls on the XSOAR files and work_dir):\n")
-        print("| node | step | commands | processes | channels | SFTP requests |")
-        print("|---|---|---:|---:|---:|---|")
+        print("| node | step | commands | processes | channels | TLS handshakes | SFTP requests |")
+        print("|---|---|---:|---:|---:|---:|---|")
         order = ["preflight", "lock", "stage", "backup", "stop", "swap", "start", "verify", "unlock"]
         for addr, nd in tr["nodes"].items():
-            tot = dict(commands=0, processes=0, sessions=0, sftp=0)
+            tot = dict(commands=0, processes=0, sessions=0, sftp=0, tls=0)
             for step in order + [s for s in nd["steps"] if s not in order]:
                 st = nd["steps"].get(step)
                 if not st: continue
                 ops = {}
                 for o in st["sftp"]: ops[o] = ops.get(o, 0) + 1
                 tot["commands"] += len(st["commands"]); tot["processes"] += st["processes"]
-                tot["sessions"] += st["sessions"]; tot["sftp"] += len(st["sftp"])
-                print(f"| {nd['role']} | {step} | {len(st['commands'])} | {st['processes']} | {st['sessions']} | "
+                tot["sessions"] += st["sessions"]; tot["sftp"] += len(st["sftp"]); tot["tls"] += st.get("tls", 0)
+                print(f"| {nd['role']} | {step} | {len(st['commands'])} | {st['processes']} | {st['sessions']} | {st.get('tls', 0)} | "
                       f"{len(st['sftp'])}{' (' + ', '.join(f'{k} {v}' for k, v in sorted(ops.items())) + ')' if ops else ''} |")
-            print(f"| {nd['role']} | **all** | **{tot['commands']}** | **{tot['processes']}** | **{tot['sessions']}** | **{tot['sftp']}** |")
+            print(f"| {nd['role']} | **all** | **{tot['commands']}** | **{tot['processes']}** | **{tot['sessions']}** | **{tot['tls']}** | **{tot['sftp']}** |")
         if tr.get("controller_connects"):
             print("\nTCP connections the controller opened, per node: " +
                   ", ".join(f"{k} × {v}" for k, v in sorted(tr["controller_connects"].items())) + ".")
@@ -355,7 +381,7 @@ def cmd_report():
 
     if os.path.exists(f"{work}/units"):
         u = {l.split()[0]: int(l.split()[1]) / 1e9 for l in open(f"{work}/units") if l.strip()}
-        print("Unit costs on a node (its cpuacct cgroup: sshd, shells, xsoar-sim; median machine, not the controller): "
+        print("Unit costs on a node (node 1's side only, from the nodes' cgroup, averaged over 20 repetitions, 99 for SFTP): "
               f"one command over an open connection (`true`) {ms(u.get('exec'))}; `service demisto status` {ms(u.get('status'))}; "
               f"a new connection with one command {ms(u.get('connection'))}; an SFTP channel {ms(u.get('sftp_subsystem'))} "
               f"(with its first request); one more SFTP request {u.get('sftp_request', 0) * 1000:.2f} ms; "
