@@ -262,6 +262,19 @@ def per_node_avg(rec, key):
     return sum(c[key] for c in rec["per_node"].values()) / rec["nodes"]
 
 
+def step_table(recs, sizes, key, extra, extras):
+    """One row per size: the median per node of each step's CPU under `key`, then `extras(record)` per node."""
+    cols = [s for s in STEPS if any(r.get(key, {}).get(s) for r in recs)]
+    print("| nodes | " + " | ".join(cols + extra) + " |")
+    print("|---:|" + "---:|" * (len(cols) + len(extra)))
+    for n in sizes:
+        c = [r for r in recs if r["nodes"] == n and r["kind"] == "certroll"]
+        cells = [ms(med([r.get(key, {}).get(s, 0) / n for r in c])) for s in cols]
+        cells += [ms(med([extras(r)[k] / n for r in c])) for k in range(len(extra))]
+        print(f"| {n} | " + " | ".join(cells) + " |")
+    print()
+
+
 def cmd_report():
     work = arg("--work")
     recs = [json.loads(l) for l in open(f"{work}/records.jsonl")]
@@ -302,25 +315,11 @@ def cmd_report():
     print("Controller CPU per node by step (its cgroup's CPU sampled every 20 ms; each interval shared among the journal "
           "steps running in it; preflight = header → the cluster's facts; startup = before the journal's header: inventory, "
           "certificate checks; finish = after the last step: report, closing connections):\n")
-    cols = [s for s in STEPS if any(r.get("cpu_by_step", {}).get(s) for r in recs)]
-    print("| nodes | " + " | ".join(cols) + " | total (time -v) |")
-    print("|---:|" + "---:|" * (len(cols) + 1))
-    for n in sizes:
-        c = by(n, "certroll")
-        cells = [ms(med([r.get("cpu_by_step", {}).get(s, 0) / n for r in c])) for s in cols]
-        print(f"| {n} | " + " | ".join(cells) + f" | {ms(med([r.get('ctl_cpu_s', 0) / n for r in c]))} |")
-    print()
+    step_table(recs, sizes, "cpu_by_step", ["total (time -v)"], lambda r: [r.get("ctl_cpu_s", 0)])
     print("The nodes' CPU per node by step, the same way from their cgroup (sshd, shells, commands, xsoar-sim; the floor's "
           "whole run beside it):\n")
-    cols = [s for s in STEPS if any(r.get("node_cpu_by_step", {}).get(s) for r in recs)]
-    print("| nodes | " + " | ".join(cols) + " | total | floor's total |")
-    print("|---:|" + "---:|" * (len(cols) + 2))
-    for n in sizes:
-        c = by(n, "certroll")
-        cells = [ms(med([r.get("node_cpu_by_step", {}).get(s, 0) / n for r in c])) for s in cols]
-        print(f"| {n} | " + " | ".join(cells) + f" | {ms(med([r['cg_nodes_s'] / n for r in c]))} | "
-              f"{ms(med([r['cg_nodes_s'] / n for r in by(n, 'floor')]))} |")
-    print()
+    floor_nodes = {n: med([r["cg_nodes_s"] for r in by(n, "floor")]) for n in sizes}
+    step_table(recs, sizes, "node_cpu_by_step", ["total", "floor's total"], lambda r: [r["cg_nodes_s"], floor_nodes[r["nodes"]]])
 
     svc_path = f"{work}/service-times.2"
     if 2 in sizes and os.path.exists(svc_path):
