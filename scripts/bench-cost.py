@@ -153,7 +153,7 @@ def cmd_sample():
             time.sleep(0.02)
 
 
-STRACE = re.compile(r"^(\d+) (\d+\.\d+) (\w+)\((.*)$")
+STRACE = re.compile(r"^(\d+)\s+(\d+\.\d+) (\w+)\((.*)$")
 # What internal-sftp touches for certroll: the XSOAR files, work_dir, and the
 # folders `mkdir -p` walks through on the way there.
 SFTP_PATHS = ("/usr/local/demisto", "/var/lib/certroll", "/var/lib/demisto", "/etc/demisto.conf")
@@ -220,7 +220,7 @@ def cmd_trace():
     if os.path.exists(f"{work}/ctl.trace"):
         conns = {}
         for line in open(f"{work}/ctl.trace"):
-            m = re.search(r'^\d+ (\d+\.\d+) connect\(.*sin_port=htons\((\d+)\), sin_addr=inet_addr\("([\d.]+)"\)', line)
+            m = re.search(r'^\d+\s+(\d+\.\d+) connect\(.*sin_port=htons\((\d+)\), sin_addr=inet_addr\("([\d.]+)"\)', line)
             if not m: continue
             when, port, addr = float(m.group(1)), m.group(2), m.group(3)
             conns[f"{addr} port {port}"] = conns.get(f"{addr} port {port}", 0) + 1
@@ -228,6 +228,39 @@ def cmd_trace():
                 result["nodes"][addr]["steps"].setdefault(stepper(addr)(when), new_step())["tls"] += 1
         result["controller_connects"] = conns
     print(json.dumps(result))
+
+
+def cmd_replay():
+    """Replays on node 1, over an open ControlMaster connection, each command the
+    traced apply ran there (not the service's own stop/start), alone and then each
+    step's commands as one shell: the nodes' cgroup CPU of each, median of 5."""
+    work, d, cm, cg = arg("--work"), arg("--dir"), arg("--cm"), arg("--cgroup")
+    import subprocess
+    tr = json.load(open(f"{work}/trace.json"))
+    first = next(iter(tr["nodes"].values()))
+    node = json.load(open(f"{d}/sandbox.json"))["nodes"][0]["name"]
+    usage = lambda: int(open(f"{cg}/cpuacct.usage").read())
+
+    def cost(command):
+        runs = []
+        for _ in range(5):
+            before = usage()
+            subprocess.run(["ssh", "-F", f"{d}/ssh_config", "-o", "ControlMaster=no", "-o", f"ControlPath={cm}/%h", node, command],
+                           stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            runs.append((usage() - before) / 1e9)
+            # The lock command refuses a second time unless its lock is gone.
+            if "set -C" in command:
+                subprocess.run(["ssh", "-F", f"{d}/ssh_config", "-o", "ControlMaster=no", "-o", f"ControlPath={cm}/%h", node,
+                                "rm -f /var/lib/certroll/lock"], stdin=subprocess.DEVNULL)
+        return statistics.median(runs)
+    out = {"commands": [], "steps": {}}
+    for step in ["preflight", "lock", "stage", "backup", "stop", "swap", "start", "verify", "unlock"]:
+        cmds = [c for c in first["steps"].get(step, {}).get("commands", []) if not re.search(r"demisto (stop|start)$", c)]
+        if not cmds: continue
+        alone = [cost(c) for c in cmds]
+        out["commands"] += [dict(step=step, command=" ".join(c.split())[:90], cpu=x) for c, x in zip(cmds, alone)]
+        out["steps"][step] = dict(count=len(cmds), alone=sum(alone), together=cost("\n".join(cmds)) if len(cmds) > 1 else alone[0])
+    print(json.dumps(out))
 
 
 def cmd_adopt():
@@ -378,6 +411,23 @@ def cmd_report():
                 print(f"{step:9} {one[:150]}{'…' if len(one) > 150 else ''}")
         print("```\n")
 
+    if os.path.exists(f"{work}/replay.json"):
+        rp = json.load(open(f"{work}/replay.json"))
+        print("Each of those commands replayed alone on node 1 over an open connection (the nodes' CPU: sshd's channel, "
+              "the shell, what it runs; median of 5; the service's own stop and start left out), and each step's commands "
+              "as one shell:\n")
+        print("| step | command | node CPU |")
+        print("|---|---|---:|")
+        for c in rp["commands"]:
+            shown = c["command"].replace("|", "\\|")
+            print(f"| {c['step']} | `{shown}` | {c['cpu'] * 1000:.1f} ms |")
+        print()
+        print("| step | commands | alone, summed | as one shell | saved |")
+        print("|---|---:|---:|---:|---:|")
+        for step, v in rp["steps"].items():
+            print(f"| {step} | {v['count']} | {v['alone'] * 1000:.1f} ms | {v['together'] * 1000:.1f} ms | {(v['alone'] - v['together']) * 1000:.1f} ms |")
+        print()
+
     if os.path.exists(f"{work}/units"):
         u = {l.split()[0]: int(l.split()[1]) / 1e9 for l in open(f"{work}/units") if l.strip()}
         print("Unit costs on a node (node 1's side only, from the nodes' cgroup, averaged over 20 repetitions, 99 for SFTP): "
@@ -388,4 +438,4 @@ def cmd_report():
 
 
 if __name__ == "__main__":
-    {"record": cmd_record, "sample": cmd_sample, "trace": cmd_trace, "adopt": cmd_adopt, "report": cmd_report}[sys.argv[1]]()
+    {"record": cmd_record, "sample": cmd_sample, "trace": cmd_trace, "adopt": cmd_adopt, "replay": cmd_replay, "report": cmd_report}[sys.argv[1]]()
