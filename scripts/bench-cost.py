@@ -259,7 +259,14 @@ def cmd_replay():
         if not cmds: continue
         alone = [cost(c) for c in cmds]
         out["commands"] += [dict(step=step, command=" ".join(c.split())[:90], cpu=x) for c, x in zip(cmds, alone)]
-        out["steps"][step] = dict(count=len(cmds), alone=sum(alone), together=cost("\n".join(cmds)) if len(cmds) > 1 else alone[0])
+        out["steps"][step] = dict(count=len(cmds), alone=sum(alone), together=cost("\n".join(cmds)) if len(cmds) > 1 else alone[0],
+                                  commands=cmds)
+    # Stage's checks and the backup need nothing from each other's answers: one shell for both.
+    if "stage" in out["steps"] and "backup" in out["steps"]:
+        both = out["steps"]["stage"]["commands"] + out["steps"]["backup"]["commands"]
+        out["steps"]["stage + backup"] = dict(count=len(both), together=cost("\n".join(both)),
+                                              alone=out["steps"]["stage"]["alone"] + out["steps"]["backup"]["alone"])
+    for v in out["steps"].values(): v.pop("commands", None)
     print(json.dumps(out))
 
 
@@ -333,6 +340,20 @@ def cmd_report():
               f"**{cw / fw:.2f}×** | {ms(fb)} | {ms(cb)} | **{ms(cb - fb)}** | {ms(fs)} | {ms(cs)} | {ms(cs - fs)} | {ms(ctl)} | "
               f"{rss:.0f} MB | {exits} |")
     print()
+    for n in sizes:
+        f, c = by(n, "floor"), by(n, "certroll")
+        ratio = med([r["wall"] for r in c]) / med([r["wall"] for r in f])
+        if n == 10:
+            print(f"- 10 nodes: certroll {ratio:.2f}× the floor's wall — target ≤ 1.1×: {'met' if ratio <= 1.1 else 'not met'}.")
+        if n == 100:
+            over_m = med([r["busy_s"] / n for r in c]) - med([r["busy_s"] / n for r in f])
+            over_s = med([(r["cg_nodes_s"] + r["cg_ctl_s"]) / n for r in c]) - med([(r["cg_nodes_s"] + r["cg_ctl_s"]) / n for r in f])
+            rss = max(r.get("rss_mb", 0) for r in c)
+            print(f"- 100 nodes: {ratio:.2f}× the floor's wall — target ≤ 1.25×: {'met' if ratio <= 1.25 else 'not met'}; "
+                  f"{ms(over_m)} of machine CPU per node over the floor ({ms(over_s)} by the sandbox's cgroups) — target ≤ 30 ms: "
+                  f"{'met' if max(over_m, over_s) <= 0.03 else 'not met'}; controller peak RSS {rss:.0f} MB — target ≤ 64 MB: "
+                  f"{'met' if rss <= 64 else 'not met'}.")
+    print()
 
     print("Per node, per run (average over the nodes, median of the runs; from each node's sshd log at VERBOSE and its veth counters: SSH and TLS, headers included):\n")
     print("| nodes | who | connections | commands (exec channels) | SFTP channels | bytes to the node | from the node | packets to the node | from the node |")
@@ -371,6 +392,12 @@ def cmd_report():
         print(f"| wall − (stop + 2 starts) | **{ms(med([r['wall'] for r in c]) - base)}** | {ms(med([r['wall'] for r in f]) - base)} |")
         print(f"| outage: first stop → last node verified (certroll), first stop → last start returned (floor) | {ms(med(outages))} | {ms(med(fo))} |")
         print(f"| outage − (stop + 2 starts) | **{ms(med(outages) - base if outages else None)}** | {ms(med(fo) - base if fo else None)} |")
+        print()
+        over_w = med([r["wall"] for r in c]) - base
+        over_o = med(outages) - base if outages else float("inf")
+        print(f"- Pair: wall {ms(over_w)} above the service's own stop and two starts — target ≤ 0.3 s: "
+              f"{'met' if over_w <= 0.3 else 'not met'}; outage minus them {ms(over_o)} — target < 0.1 s: "
+              f"{'met' if over_o < 0.1 else 'not met'}.")
         print()
         print("Where the pair's wall time goes (journal; each step's two nodes one after the other, as certroll runs them):\n")
         cols = [s for s in STEPS if any(s in r.get("wall_by_step", {}) for r in c)]
