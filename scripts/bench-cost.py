@@ -144,12 +144,21 @@ def wall_by_step(lines, started, ended):
     return out
 
 
+def cg_usage(path):
+    """CPU used by a cgroup's processes so far, ns: v1 cpuacct or v2 cpu.stat."""
+    try:
+        return int(open(f"{path}/cpuacct.usage").read())
+    except FileNotFoundError:
+        stat = dict(l.split() for l in open(f"{path}/cpu.stat"))
+        return int(stat["usage_usec"]) * 1000
+
+
 def cmd_sample():
     """Until file STOP exists: time, the controller's and the nodes' cgroup CPU (ns), every 20 ms."""
     path, ctl, nodes, stop = sys.argv[2:6]
     with open(path, "w", buffering=1) as out:
         while not os.path.exists(stop):
-            out.write(f"{time.time():.6f} {open(ctl + '/cpuacct.usage').read().strip()} {open(nodes + '/cpuacct.usage').read().strip()}\n")
+            out.write(f"{time.time():.6f} {cg_usage(ctl)} {cg_usage(nodes)}\n")
             time.sleep(0.02)
 
 
@@ -239,7 +248,7 @@ def cmd_replay():
     tr = json.load(open(f"{work}/trace.json"))
     first = next(iter(tr["nodes"].values()))
     node = json.load(open(f"{d}/sandbox.json"))["nodes"][0]["name"]
-    usage = lambda: int(open(f"{cg}/cpuacct.usage").read())
+    usage = lambda: cg_usage(cg)
 
     def cost(command):
         runs = []
