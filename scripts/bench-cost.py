@@ -1,7 +1,12 @@
+"""scripts/bench-cost's arithmetic: one JSON record per measured run, the
+strace'd pair read by step, the CPU sampler, the replay of a node's commands,
+and the markdown report. Run by scripts/bench-cost, not by hand."""
 import json, os, re, statistics, sys, time
 from datetime import datetime
 
 TICK = os.sysconf("SC_CLK_TCK")
+
+
 def arg(name, default=None):
     a = sys.argv
     return a[a.index(name) + 1] if name in a else default
@@ -52,14 +57,14 @@ def intervals(lines):
     return header, out
 
 
-def cpu_by_step(samples, col, lines, before):
+def cpu_by_step(samples, col, lines):
     """CPU seconds by step from cumulative counters sampled over the run (`col`
     of each sample, ns): each interval is shared among the journal steps running
-    in it by overlap. Before the journal's header is 'startup' (from `before`,
-    the counter when the process was started), after the last step 'finish'."""
+    in it by overlap. Before the journal's header is 'startup', after the last
+    step 'finish'."""
     header, spans = intervals(lines)
     last = max((e for _, _, e, _ in spans), default=header)
-    out = {"startup": (samples[0][col] - before) / 1e9 if samples else 0}
+    out = {}
     for a, b in zip(samples, samples[1:]):
         t0, t1, d = a[0], b[0], (b[col] - a[col]) / 1e9
         if d <= 0: continue
@@ -106,9 +111,12 @@ def cmd_record():
             run_id = json.loads(open(f"{work}/out.json").read().strip().splitlines()[-1])["runID"]
             lines = journal(f"{work}/state", run_id)
             rec["run_id"] = run_id
-            samples = [tuple(map(float, l.split())) for l in open(f"{work}/samples")]
-            rec["cpu_by_step"] = cpu_by_step(samples, 1, lines, b["cg_ctl"])
-            rec["node_cpu_by_step"] = cpu_by_step(samples, 2, lines, b["cg_nodes"])
+            # From the snapshot before certroll started to the one after it ended.
+            samples = [(b["time"], b["cg_ctl"], b["cg_nodes"])] + [
+                x for x in (tuple(map(float, l.split())) for l in open(f"{work}/samples")) if b["time"] < x[0] < a["time"]
+            ] + [(a["time"], a["cg_ctl"], a["cg_nodes"])]
+            rec["cpu_by_step"] = cpu_by_step(samples, 1, lines)
+            rec["node_cpu_by_step"] = cpu_by_step(samples, 2, lines)
             rec["outcomes"] = [e["outcome"]["kind"] for e in lines if e.get("kind") == "outcome"]
             rec.update(outage(lines))
             rec["wall_by_step"] = wall_by_step(lines, b["time"], a["time"])
