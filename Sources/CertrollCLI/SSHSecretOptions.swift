@@ -7,12 +7,12 @@ import Foundation
 /// and the passphrase of an encrypted SSH identity. Never argv.
 struct SSHSecretOptions: ParsableArguments {
     @Option(help: ArgumentHelp(
-        "File whose first line is the sudo password (else CERTROLL_BECOME_PASSWORD, else a prompt on a terminal when a node uses 'become: sudo').",
+        "File whose first line is the sudo password (else CERTROLL_BECOME_PASSWORD, else, except in renew, a prompt on a terminal when a node uses 'become: sudo').",
         valueName: "file"))
     var becomePasswordFile: String?
 
     @Option(help: ArgumentHelp(
-        "File whose first line is the passphrase of the SSH identity (else CERTROLL_SSH_KEY_PASSPHRASE, else a prompt on a terminal when the identity is encrypted and no agent is used).",
+        "File whose first line is the passphrase of the SSH identity (else CERTROLL_SSH_KEY_PASSPHRASE, else, except in renew, a prompt on a terminal when the identity is encrypted and no agent is used).",
         valueName: "file"))
     var sshKeyPassphraseFile: String?
 

@@ -27,13 +27,13 @@ enum RolloutHelpGolden {
           --cluster <name>        Only this cluster (repeatable; default all).
           --become-password-file <file>
                                   File whose first line is the sudo password (else
-                                  CERTROLL_BECOME_PASSWORD, else a prompt on a terminal
-                                  when a node uses 'become: sudo').
+                                  CERTROLL_BECOME_PASSWORD, else, except in renew, a
+                                  prompt on a terminal when a node uses 'become: sudo').
           --ssh-key-passphrase-file <file>
                                   File whose first line is the passphrase of the SSH
-                                  identity (else CERTROLL_SSH_KEY_PASSPHRASE, else a
-                                  prompt on a terminal when the identity is encrypted
-                                  and no agent is used).
+                                  identity (else CERTROLL_SSH_KEY_PASSPHRASE, else,
+                                  except in renew, a prompt on a terminal when the
+                                  identity is encrypted and no agent is used).
           --current-key-passphrase-file <file>
                                   File whose first line is the passphrase of the key
                                   the nodes use now (else
@@ -89,13 +89,13 @@ enum RolloutHelpGolden {
                                   person).
           --become-password-file <file>
                                   File whose first line is the sudo password (else
-                                  CERTROLL_BECOME_PASSWORD, else a prompt on a terminal
-                                  when a node uses 'become: sudo').
+                                  CERTROLL_BECOME_PASSWORD, else, except in renew, a
+                                  prompt on a terminal when a node uses 'become: sudo').
           --ssh-key-passphrase-file <file>
                                   File whose first line is the passphrase of the SSH
-                                  identity (else CERTROLL_SSH_KEY_PASSPHRASE, else a
-                                  prompt on a terminal when the identity is encrypted
-                                  and no agent is used).
+                                  identity (else CERTROLL_SSH_KEY_PASSPHRASE, else,
+                                  except in renew, a prompt on a terminal when the
+                                  identity is encrypted and no agent is used).
           --current-key-passphrase-file <file>
                                   File whose first line is the passphrase of the key
                                   the nodes use now (else
@@ -141,13 +141,13 @@ enum RolloutHelpGolden {
                                   certroll status --prometheus does.
           --become-password-file <file>
                                   File whose first line is the sudo password (else
-                                  CERTROLL_BECOME_PASSWORD, else a prompt on a terminal
-                                  when a node uses 'become: sudo').
+                                  CERTROLL_BECOME_PASSWORD, else, except in renew, a
+                                  prompt on a terminal when a node uses 'become: sudo').
           --ssh-key-passphrase-file <file>
                                   File whose first line is the passphrase of the SSH
-                                  identity (else CERTROLL_SSH_KEY_PASSPHRASE, else a
-                                  prompt on a terminal when the identity is encrypted
-                                  and no agent is used).
+                                  identity (else CERTROLL_SSH_KEY_PASSPHRASE, else,
+                                  except in renew, a prompt on a terminal when the
+                                  identity is encrypted and no agent is used).
           --current-key-passphrase-file <file>
                                   File whose first line is the passphrase of the key
                                   the nodes use now (else
@@ -179,13 +179,13 @@ enum RolloutHelpGolden {
         OPTIONS:
           --become-password-file <file>
                                   File whose first line is the sudo password (else
-                                  CERTROLL_BECOME_PASSWORD, else a prompt on a terminal
-                                  when a node uses 'become: sudo').
+                                  CERTROLL_BECOME_PASSWORD, else, except in renew, a
+                                  prompt on a terminal when a node uses 'become: sudo').
           --ssh-key-passphrase-file <file>
                                   File whose first line is the passphrase of the SSH
-                                  identity (else CERTROLL_SSH_KEY_PASSPHRASE, else a
-                                  prompt on a terminal when the identity is encrypted
-                                  and no agent is used).
+                                  identity (else CERTROLL_SSH_KEY_PASSPHRASE, else,
+                                  except in renew, a prompt on a terminal when the
+                                  identity is encrypted and no agent is used).
           --current-key-passphrase-file <file>
                                   File whose first line is the passphrase of the key
                                   the nodes use now (else
@@ -219,13 +219,13 @@ enum RolloutHelpGolden {
         OPTIONS:
           --become-password-file <file>
                                   File whose first line is the sudo password (else
-                                  CERTROLL_BECOME_PASSWORD, else a prompt on a terminal
-                                  when a node uses 'become: sudo').
+                                  CERTROLL_BECOME_PASSWORD, else, except in renew, a
+                                  prompt on a terminal when a node uses 'become: sudo').
           --ssh-key-passphrase-file <file>
                                   File whose first line is the passphrase of the SSH
-                                  identity (else CERTROLL_SSH_KEY_PASSPHRASE, else a
-                                  prompt on a terminal when the identity is encrypted
-                                  and no agent is used).
+                                  identity (else CERTROLL_SSH_KEY_PASSPHRASE, else,
+                                  except in renew, a prompt on a terminal when the
+                                  identity is encrypted and no agent is used).
           --current-key-passphrase-file <file>
                                   File whose first line is the passphrase of the key
                                   the nodes use now (else
