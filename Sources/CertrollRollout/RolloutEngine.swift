@@ -232,21 +232,21 @@ public struct RolloutEngine: Sendable {
 
     private func preflight(_ cluster: Cluster, certificate: CertificateToInstall, options: RolloutOptions, secrets: RolloutSecrets,
                            runID: String?, journal: (any JournalWriter)?, events: any RolloutEventSink) async -> ClusterCheck {
-        var hosts: [(any RemoteHost)?] = []
-        var results: [NodePreflight] = []
-        for node in cluster.nodes {
-            do {
-                let host = try await connector.connect(to: node)
-                hosts.append(host)
-                let gatherer = NodeFactGatherer(node: node, host: host, certificate: certificate, options: options, secrets: secrets,
-                                                keyInspector: keyInspector, certificateDates: certificateDates, probe: probe, now: now)
-                results.append(await Preflight(gatherer: gatherer, runID: runID).run())
-            } catch {
-                hosts.append(nil)
-                results.append(NodePreflight(node: node.host, findings: [PreflightFinding(
-                    check: .connect, verdict: .fail, message: "node \(node.host): \(error); check the host, credentials and host key.")], facts: nil))
+        // Preflight only reads, so a cluster's nodes are asked at once (each on its
+        // own connection); findings, events and journal lines still come in node order.
+        let checked = await withTaskGroup(of: (Int, (any RemoteHost)?, NodePreflight).self) { group in
+            for (i, node) in cluster.nodes.enumerated() {
+                group.addTask {
+                    let (host, result) = await self.preflight(node, certificate: certificate, options: options, secrets: secrets, runID: runID)
+                    return (i, host, result)
+                }
             }
+            var byNode = [((any RemoteHost)?, NodePreflight)?](repeating: nil, count: cluster.nodes.count)
+            for await (i, host, result) in group { byNode[i] = (host, result) }
+            return byNode.map { $0! }
         }
+        let hosts = checked.map(\.0)
+        let results = checked.map(\.1)
         for r in results {
             for f in r.findings {
                 events.receive(RolloutEvent(kind: .check, runID: runID, cluster: cluster.name, node: r.node, step: .preflight,
@@ -266,6 +266,20 @@ public struct RolloutEngine: Sendable {
             reason: "cluster \(cluster.name) was not touched: " + failures.map(\.message).joined(separator: " "),
             warnings: warnings)
         return ClusterCheck(hosts: hosts, preflight: results, facts: results.map(\.facts), failure: failure)
+    }
+
+    /// One node's preflight: its host when it could be reached, and the findings.
+    private func preflight(_ node: ClusterNode, certificate: CertificateToInstall, options: RolloutOptions, secrets: RolloutSecrets,
+                           runID: String?) async -> ((any RemoteHost)?, NodePreflight) {
+        do {
+            let host = try await connector.connect(to: node)
+            let gatherer = NodeFactGatherer(node: node, host: host, certificate: certificate, options: options, secrets: secrets,
+                                            keyInspector: keyInspector, certificateDates: certificateDates, probe: probe, now: now)
+            return (host, await Preflight(gatherer: gatherer, runID: runID).run())
+        } catch {
+            return (nil, NodePreflight(node: node.host, findings: [PreflightFinding(
+                check: .connect, verdict: .fail, message: "node \(node.host): \(error); check the host, credentials and host key.")], facts: nil))
+        }
     }
 
     /// What preflight decides for a cluster: skipped (already current), refused,

@@ -253,6 +253,15 @@ open class InMemoryHost: RemoteHost, @unchecked Sendable {
                 out.append((NodeCommands.sha256([path, backup]), { self.sha256([path, backup]) }))
                 out.append((NodeCommands.copyPreserving(backup, to: NodeCommands.restoring(path)), { self.copy(backup, to: NodeCommands.restoring(path)) }))
             }
+            // The whole backup in one command, for whichever of cert, key and conf exist.
+            let copies = commands.backedUpFiles.map { (from: $0.path, to: commands.backupPath(role: $0.role, of: $0.path, runID: runID)) }
+            for chosen in Self.orderedSubsets(copies) {
+                out.append((NodeCommands.backUp(chosen), { self.backUp(chosen) }))
+            }
+        }
+        // The staged files checked together, in the order stage writes them.
+        for chosen in Self.orderedSubsets(commands.stagedFiles) where chosen.count > 1 {
+            out.append((NodeCommands.sha256(chosen), { self.sha256(chosen) }))
         }
         for from in [NodeCommands.staged(settings.confPath), NodeCommands.restoring(settings.confPath)] {
             out.append((NodeCommands.rewriteInPlace(from, to: settings.confPath), { self.rewrite(from, to: self.settings.confPath) }))
@@ -280,6 +289,20 @@ open class InMemoryHost: RemoteHost, @unchecked Sendable {
     private func freeSpace(_ path: String) -> CommandResult {
         guard _files[path] != nil else { return fail(1, "df: no such file or directory") }
         return ok("Filesystem 1024-blocks Used Available Capacity Mounted on\n/dev/sda1 100000000 1 \(freeKilobytesAt[path] ?? freeKilobytes) 1% /\n")
+    }
+
+    /// Every non-empty selection of `items`, each in the order given.
+    private static func orderedSubsets<T>(_ items: [T]) -> [[T]] {
+        (1..<(1 << items.count)).map { mask in items.indices.filter { mask & (1 << $0) != 0 }.map { items[$0] } }
+    }
+
+    /// `cp -p` each pair, stopping at the first failure, then `sha256sum` of all.
+    private func backUp(_ copies: [(from: String, to: String)]) -> CommandResult {
+        for c in copies {
+            let r = copy(c.from, to: c.to)
+            guard r.succeeded else { return r }
+        }
+        return sha256(copies.flatMap { [$0.from, $0.to] })
     }
 
     private func copy(_ from: String, to: String) -> CommandResult {

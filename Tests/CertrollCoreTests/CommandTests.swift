@@ -69,6 +69,16 @@ import Testing
             == "test -r /etc/demisto.conf.certroll-new && cat -- /etc/demisto.conf.certroll-new > /etc/demisto.conf && rm -f -- /etc/demisto.conf.certroll-new")
     }
 
+    @Test func theWholeBackupIsOneCommandThatCopiesThenChecksumsEachPair() {
+        #expect(NodeCommands.backUp([("/usr/local/demisto/cert.pem", "/var/lib/certroll/backups/R1/cert-cert.pem"),
+                                     ("/etc/demisto.conf", "/var/lib/cert roll/backups/R1/conf-demisto.conf")]).shell
+            == "cp -p -- /usr/local/demisto/cert.pem /var/lib/certroll/backups/R1/cert-cert.pem"
+            + " && cp -p -- /etc/demisto.conf '/var/lib/cert roll/backups/R1/conf-demisto.conf'"
+            + " && sha256sum -- /usr/local/demisto/cert.pem /var/lib/certroll/backups/R1/cert-cert.pem"
+            + " /etc/demisto.conf '/var/lib/cert roll/backups/R1/conf-demisto.conf'")
+        #expect(NodeCommands.backUp([("/a", "/b")]).shell == "cp -p -- /a /b && sha256sum -- /a /b")
+    }
+
     @Test func outputsAreRead() {
         let sum = CommandResult(exitStatus: 0, stdout: Data("E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855  /x\n".utf8))
         #expect(CommandOutput.sha256(sum) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")

@@ -97,3 +97,50 @@ final class HostWithoutCombinedFacts: InMemoryHost, @unchecked Sendable {
         }
     }
 }
+
+/// Connects through an `InMemoryNetwork`, each connect waiting until `expected`
+/// connects have begun (or 5 s have passed): nodes asked one after the other never
+/// all begin, so the wait ends by its timeout.
+final class ConnectorThatWaitsForEveryNode: HostConnector, @unchecked Sendable {
+    let network: InMemoryNetwork
+    let expected: Int
+    private let lock = NSLock()
+    private var began = 0
+    private var _metByAll = 0
+    private var _timedOut = 0
+    init(_ network: InMemoryNetwork, expected: Int) { (self.network, self.expected) = (network, expected) }
+    var metByAll: Int { lock.withLock { _metByAll } }
+    var timedOut: Int { lock.withLock { _timedOut } }
+
+    func connect(to node: ClusterNode) async throws -> any RemoteHost {
+        lock.withLock { began += 1 }
+        let deadline = ContinuousClock.now + .seconds(5)
+        while lock.withLock({ began < expected }), ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(2)) }
+        lock.withLock { if began >= expected { _metByAll += 1 } else { _timedOut += 1 } }
+        return try await network.connect(to: node)
+    }
+}
+
+@Suite struct ConcurrentPreflightTests {
+    let new = FakePKI.toInstall("new")
+
+    @Test func aClustersNodesArePreflightedAtOnceAndReportedInNodeOrder() async throws {
+        var lab = Lab()
+        lab.pair("soc")
+        let connector = ConnectorThatWaitsForEveryNode(lab.network, expected: 2)
+        var engine = lab.engine()
+        engine.connector = connector
+        let sink = RecordingSink()
+        let report = try await engine.apply(clusters: lab.clusters, certificate: new, options: fastOptions, events: sink)
+        #expect(report.exitCode == 0)
+        #expect(connector.metByAll == 2, "both nodes were being connected at the same time")
+        #expect(connector.timedOut == 0)
+        let checks = sink.events.filter { $0.kind == .check }.compactMap(\.node)
+        #expect(!checks.isEmpty)
+        #expect(checks == checks.filter { $0 == "soc-a" } + checks.filter { $0 == "soc-b" }, "every finding of the primary, then the backup's")
+        let journal = try String(contentsOfFile: lab.stateDir + "/runs/\(report.runID)/journal.jsonl", encoding: .utf8)
+        let factNodes = journal.split(separator: "\n").filter { $0.contains(#""kind":"facts""#) }
+            .map { $0.contains(#""node":"soc-a""#) ? "soc-a" : "soc-b" }
+        #expect(factNodes == ["soc-a", "soc-b"])
+    }
+}

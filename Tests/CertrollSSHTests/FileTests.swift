@@ -77,6 +77,39 @@ struct FileTests {
         await host.close()
     }
 
+    /// Counted by the SFTP server's own debug log: before the buffer was sized from
+    /// the file, libssh2 sent ~36 READ requests for a 2 KB file.
+    @Test func aSmallFileCostsAtMostTwoReadRequestsAndALargeOneArrivesWhole() async throws {
+        let log = try sh("mktemp /tmp/crssh-sftp-log.XXXXXX").trimmingCharacters(in: .whitespacesAndNewlines)
+        defer { try? FileManager.default.removeItem(atPath: log) }
+        let sshd = try TestSSHD(sftpSubsystem: "/usr/lib/openssh/sftp-server -e -l DEBUG1 2>>\(log)")
+        defer { sshd.stop() }
+        let host = try await SSHHost.connect(name: "node-a", settings: testSettings(sshd), timeouts: testTimeouts)
+        let dir = try sh("mktemp -d /tmp/crssh-read.XXXXXX").trimmingCharacters(in: .whitespacesAndNewlines)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var rng = SystemRandomNumberGenerator()
+        let small = Data((0..<2300).map { _ in UInt8.random(in: 0...255, using: &rng) })
+        let large = Data((0..<(700 * 1024)).map { _ in UInt8.random(in: 0...255, using: &rng) })
+        try small.write(to: URL(fileURLWithPath: dir + "/cert.pem"))
+        try large.write(to: URL(fileURLWithPath: dir + "/large.bin"))
+        try Data().write(to: URL(fileURLWithPath: dir + "/empty"))
+
+        func reads(of name: String) throws -> Int {
+            // The server's log on stderr ends its lines with CRLF.
+            try String(contentsOfFile: log, encoding: .utf8).split(whereSeparator: \.isNewline)
+                .filter { $0.contains(": read \"\(dir)/\(name)\"") }.count
+        }
+        #expect(try await host.readFile(dir + "/cert.pem") == small)
+        #expect(try await host.readFile(dir + "/empty") == Data())
+        #expect(try await host.readFile(dir + "/large.bin") == large)
+        await host.close()
+        #expect(try reads(of: "cert.pem") >= 1)
+        #expect(try reads(of: "cert.pem") <= 2)
+        #expect(try reads(of: "empty") <= 2)
+        let largeReads = try reads(of: "large.bin")
+        #expect(largeReads > 2, "a large file still streams in several requests (\(largeReads))")
+    }
+
     @Test func directoriesRenameRemoveStat() async throws {
         let sshd = try TestSSHD()
         defer { sshd.stop() }
@@ -103,5 +136,14 @@ struct FileTests {
         #expect(error?.description.hasPrefix("node node-a: ") == true)
         #expect(error?.description.contains("no such file") == true)
         await host.close()
+    }
+}
+
+/// The read buffer's size, without a server.
+struct ReadBufferSizeTests {
+    @Test func followsTheFileBetweenOneAndTwoHundredFiftySixKiB() {
+        #expect(SFTPFile.readBufferSize(forFileSize: 0) == 1024)
+        #expect(SFTPFile.readBufferSize(forFileSize: 2300) == 2300)
+        #expect(SFTPFile.readBufferSize(forFileSize: 5 << 20) == 256 * 1024)
     }
 }

@@ -132,7 +132,9 @@ final class TestSSHD: @unchecked Sendable {
     /// - Parameters:
     ///   - extra: sshd_config lines appended (they win over the defaults only where sshd lets later lines win; put them first).
     ///   - netns: run inside this network namespace (`ip netns exec`).
-    init(address: String = "127.0.0.1", netns: String? = nil, extra: [String] = []) throws {
+    ///   - sftpSubsystem: the `Subsystem sftp` command (sshd refuses a second one in `extra`).
+    init(address: String = "127.0.0.1", netns: String? = nil, extra: [String] = [],
+         sftpSubsystem: String = "internal-sftp") throws {
         let keys = SSHTestKeys.shared
         self.address = address
         self.netns = netns
@@ -152,7 +154,7 @@ final class TestSSHD: @unchecked Sendable {
             "MaxStartups 200",
             "MaxSessions 100",
             "LogLevel ERROR",
-            "Subsystem sftp internal-sftp",
+            "Subsystem sftp \(sftpSubsystem)",
         ]
         try (config.joined(separator: "\n") + "\n").write(toFile: dir + "/sshd_config", atomically: true, encoding: .utf8)
         // sshd refuses to start without its privilege separation folder, which only

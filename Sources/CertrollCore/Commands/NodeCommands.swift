@@ -140,6 +140,16 @@ public struct NodeCommands: Sendable, Equatable {
         RemoteCommand("cp -p -- \(ShellQuote.quote(from)) \(ShellQuote.quote(to))")
     }
 
+    /// Copies each file to its backup keeping bytes, owner, group and mode, then
+    /// prints the SHA-256 of every original and its copy (original, copy, …): one
+    /// command for the whole backup instead of a copy and a checksum per file.
+    /// Stops at the first copy that fails.
+    public static func backUp(_ copies: [(from: String, to: String)]) -> RemoteCommand {
+        let q = ShellQuote.quote
+        let cp = copies.map { "cp -p -- \(q($0.from)) \(q($0.to))" }
+        return RemoteCommand((cp + [sha256(copies.flatMap { [$0.from, $0.to] }).shell]).joined(separator: " && "))
+    }
+
     /// Rewrites `to` in place with the bytes of `from` (keeping `to`'s inode,
     /// owner and mode), then removes `from`: for a conf file that is a mount
     /// point, where rename fails with EBUSY. `to` is untouched unless `from`

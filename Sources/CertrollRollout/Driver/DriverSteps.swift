@@ -96,13 +96,11 @@ extension ClusterDriver {
     private func stage(_ host: any RemoteHost, _ node: ClusterNode) async throws -> (conf: Bool, otc: Bool) {
         guard let cert = context.certificate else { preconditionFailure("staging needs the certificate") }
         let x = node.xsoar
+        var sent: [(path: String, sha256: String)] = []
         func put(_ path: String, _ data: Data, mode: UInt32, owner: String, group: String) async throws {
             let tmp = NodeCommands.staged(path)
             try await host.writeFile(tmp, contents: data, mode: mode, owner: owner, group: group)
-            let remote = CommandOutput.sha256(try await run(host, NodeCommands.sha256(tmp)))
-            guard remote == SHA256.hex(data) else {
-                throw StepError(.stagedMismatch, "node \(node.host): \(tmp) does not match what was sent (SHA-256 differs); check the disk and try again.")
-            }
+            sent.append((tmp, SHA256.hex(data)))
         }
         try await put(x.certPath, cert.chainPEM, mode: 0o644, owner: x.owner, group: x.group)
         try await put(x.keyPath, cert.keyPEM, mode: 0o600, owner: x.owner, group: x.group)
@@ -126,31 +124,42 @@ extension ClusterDriver {
                           owner: x.owner, group: x.group)
             otc = true
         }
+        // Every staged file checked in one `sha256sum`, not one command per file.
+        let remote = CommandOutput.sha256s(try await run(host, NodeCommands.sha256(sent.map(\.path))), count: sent.count)
+        let differing = zip(sent, remote).filter { $0.0.sha256 != $0.1 }.map(\.0.path)
+        guard differing.isEmpty else {
+            throw StepError(.stagedMismatch, "node \(node.host): \(differing.joined(separator: ", ")) \(differing.count == 1 ? "does" : "do") not match what was sent (SHA-256 differs or unreadable); check the disk and try again.")
+        }
         return (conf, otc)
     }
 
     private func backUp(_ host: any RemoteHost, _ node: ClusterNode) async throws -> [BackupFile] {
         let x = node.xsoar
         let commands = NodeCommands(x)
-        try await host.makeDirectory(commands.backupDirectory(runID: context.runID), mode: 0o700)
+        let directory = commands.backupDirectory(runID: context.runID)
+        try await host.makeDirectory(directory, mode: 0o700)
         var files: [BackupFile] = []
         for (role, path) in commands.backedUpFiles {
             guard let st = try await host.stat(path) else {
                 files.append(BackupFile(role: role, path: path))
                 continue
             }
-            let target = commands.backupPath(role: role, of: path, runID: context.runID)
-            let copied = try await run(host, NodeCommands.copyPreserving(path, to: target))
-            guard copied.succeeded else {
-                throw StepError(.copyFailed, "node \(node.host): could not copy \(path) to \(target) (\(copied.stderrText.trimmingCharacters(in: .whitespacesAndNewlines))).")
-            }
-            let sums = CommandOutput.sha256s(try await run(host, NodeCommands.sha256([path, target])), count: 2)
-            let (original, saved) = (sums[0], sums[1])
-            guard let original, original == saved else {
-                throw StepError(.backupMismatch, "node \(node.host): the backup \(target) differs from \(path); check the disk under \(x.workDir).")
-            }
-            files.append(BackupFile(role: role, path: path, backupPath: target, sha256: original,
+            files.append(BackupFile(role: role, path: path, backupPath: commands.backupPath(role: role, of: path, runID: context.runID),
                                     mode: st.mode, owner: st.owner, group: st.group))
+        }
+        let copies = files.indices.filter { files[$0].backupPath != nil }
+        guard !copies.isEmpty else { return files }
+        // Every copy and the checksums of each original and its copy in one command.
+        let copied = try await run(host, NodeCommands.backUp(copies.map { (files[$0].path, files[$0].backupPath!) }))
+        guard copied.succeeded else {
+            throw StepError(.copyFailed, "node \(node.host): could not copy \(copies.map { files[$0].path }.joined(separator: ", ")) to \(directory) (\(copied.stderrText.trimmingCharacters(in: .whitespacesAndNewlines))).")
+        }
+        let sums = CommandOutput.sha256s(copied, count: 2 * copies.count)
+        for (n, i) in copies.enumerated() {
+            guard let original = sums[2 * n], original == sums[2 * n + 1] else {
+                throw StepError(.backupMismatch, "node \(node.host): the backup \(files[i].backupPath!) differs from \(files[i].path); check the disk under \(x.workDir).")
+            }
+            files[i].sha256 = original
         }
         return files
     }
