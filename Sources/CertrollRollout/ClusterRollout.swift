@@ -115,6 +115,31 @@ public struct ClusterRollout: Sendable {
         return false
     }
 
+    /// The nodes that may run the action in flight at the same time as it
+    /// (itself included, in node order): the pending nodes of a phase whose
+    /// step on one node does not depend on another's — stage, backup, stop,
+    /// swap, verify and the final unlock. Locks are taken in node order, so two
+    /// controllers racing for a cluster cannot each win a node of it; starts
+    /// and the rollback stay one node at a time (primary first).
+    public var concurrentNodes: [Int] {
+        switch state {
+        case .staging(let p), .backingUp(let p), .stopping(let p), .swapping(let p), .verifying(let p), .unlocking(let p, _):
+            p
+        default:
+            []
+        }
+    }
+
+    /// Whether `step` on `node` is still to be reported in the phase in flight.
+    public func isPending(_ step: Step, node: Int) -> Bool {
+        guard concurrentNodes.contains(node) else { return false }
+        return switch (state, step) {
+        case (.staging, .stage), (.backingUp, .backup), (.stopping, .stop), (.swapping, .swap), (.verifying, .verify),
+             (.unlocking, .unlock): true
+        default: false
+        }
+    }
+
     /// The first action.
     public mutating func begin() -> Action {
         guard case .idle(let mode) = state else { preconditionFailure("begin() called twice") }
@@ -153,10 +178,8 @@ public struct ClusterRollout: Sendable {
             preconditionFailure("failure reported with no step in flight")
         case .locking(_, let locked, _):
             return unlock(locked, ending: .refused(failure))
-        case .staging(let pending):
-            let touched = nodes.filter { !pending.dropFirst().contains($0) }
-            return discard(touched, ending: .abandoned(failure))
-        case .backingUp:
+        case .staging, .backingUp:
+            // Every node: the others of the phase may have been staged at the same time.
             return discard(nodes, ending: .abandoned(failure))
         case .stopping, .swapping, .starting, .verifying:
             return beginRollback(cause: failure, servingOld: [])
@@ -167,7 +190,7 @@ public struct ClusterRollout: Sendable {
         case .discarding(let pending, _):
             return advance(.discard, pending.first)
         case .unlocking(let pending, _):
-            return advance(.unlock, pending.first)
+            return advance(.unlock, failure.node ?? pending.first)
         case .rollingBack(var rb):
             let item = rb.queue.removeFirst()
             var left = [item.step] + rb.queue.filter { $0.node == item.node }.map(\.step)
@@ -212,8 +235,7 @@ public struct ClusterRollout: Sendable {
                     step: .discard, node: nil, reason: "the run was interrupted before any node was stopped")))
             }
         case .staging(var pending):
-            expect(step, .stage, node, pending.first)
-            pending.removeFirst()
+            take(step, .stage, node, from: &pending)
             if let next = pending.first {
                 state = .staging(pending: pending)
                 return .node(.stage, next)
@@ -221,8 +243,7 @@ public struct ClusterRollout: Sendable {
             state = .backingUp(pending: nodes)
             return .node(.backup, 0)
         case .backingUp(var pending):
-            expect(step, .backup, node, pending.first)
-            pending.removeFirst()
+            take(step, .backup, node, from: &pending)
             if let next = pending.first {
                 state = .backingUp(pending: pending)
                 return .node(.backup, next)
@@ -230,8 +251,7 @@ public struct ClusterRollout: Sendable {
             state = .stopping(pending: nodes)
             return .node(.stop, 0)
         case .stopping(var pending):
-            expect(step, .stop, node, pending.first)
-            pending.removeFirst()
+            take(step, .stop, node, from: &pending)
             if let next = pending.first {
                 state = .stopping(pending: pending)
                 return .node(.stop, next)
@@ -239,8 +259,7 @@ public struct ClusterRollout: Sendable {
             state = .swapping(pending: nodes)
             return .node(.swap, 0)
         case .swapping(var pending):
-            expect(step, .swap, node, pending.first)
-            pending.removeFirst()
+            take(step, .swap, node, from: &pending)
             if let next = pending.first {
                 state = .swapping(pending: pending)
                 return .node(.swap, next)
@@ -257,8 +276,7 @@ public struct ClusterRollout: Sendable {
             state = .verifying(pending: nodes)
             return .node(.verify, 0)
         case .verifying(var pending):
-            expect(step, .verify, node, pending.first)
-            pending.removeFirst()
+            take(step, .verify, node, from: &pending)
             if let next = pending.first {
                 state = .verifying(pending: pending)
                 return .node(.verify, next)
@@ -281,8 +299,7 @@ public struct ClusterRollout: Sendable {
             }
             return unlock(nodes, ending: ending)
         case .unlocking(var pending, let ending):
-            expect(step, .unlock, node, pending.first)
-            pending.removeFirst()
+            take(step, .unlock, node, from: &pending)
             return unlock(pending, ending: ending)
         case .rollingBack(var rb):
             let item = rb.queue.removeFirst()
@@ -325,6 +342,15 @@ public struct ClusterRollout: Sendable {
         let ending: Ending = rb.stranded.isEmpty ? .rolledBack(rb.cause) : .needsPerson(rb.cause, stranded: rb.stranded)
         state = .finished(ending)
         return .finish(ending)
+    }
+
+    /// Removes `node` from a phase's pending nodes, wherever it is: the nodes of
+    /// a phase that may run at once finish in any order.
+    private func take(_ got: Step, _ want: Step, _ node: Int?, from pending: inout [Int]) {
+        guard got == want, let node, let at = pending.firstIndex(of: node) else {
+            preconditionFailure("event \(got) for node \(node.map(String.init) ?? "-") while \(want) on \(pending) was in flight")
+        }
+        pending.remove(at: at)
     }
 
     private func expect(_ got: Step, _ want: Step, _ node: Int?, _ wantNode: Int?) {

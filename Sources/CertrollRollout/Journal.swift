@@ -133,6 +133,15 @@ public struct BackupFile: Sendable, Codable, Equatable {
 public protocol JournalWriter: Sendable {
     /// Returns once the line is on disk. A throw means the run cannot continue safely.
     func append(_ entry: JournalEntry) throws
+    /// Returns once every line is on disk, in order: the lines of a step that
+    /// runs on several nodes at once, made durable together.
+    func append(contentsOf entries: [JournalEntry]) throws
+}
+
+extension JournalWriter {
+    public func append(contentsOf entries: [JournalEntry]) throws {
+        for e in entries { try append(e) }
+    }
 }
 
 /// `runs/RUN_ID/journal.jsonl`, one JSON object a line, fsync'd after each.
@@ -160,11 +169,19 @@ public final class FileJournal: JournalWriter, @unchecked Sendable {
     deinit { try? handle.close() }
 
     public func append(_ entry: JournalEntry) throws {
-        var line = try encoder.encode(entry)
-        line.append(0x0A)
+        try append(contentsOf: [entry])
+    }
+
+    /// One write and one fsync for all the lines.
+    public func append(contentsOf entries: [JournalEntry]) throws {
+        var lines = Data()
+        for e in entries {
+            lines.append(try encoder.encode(e))
+            lines.append(0x0A)
+        }
         lock.lock()
         defer { lock.unlock() }
-        try handle.write(contentsOf: line)
+        try handle.write(contentsOf: lines)
         try handle.synchronize()
     }
 

@@ -133,12 +133,13 @@ final class SinkThatInterruptsAfter: RolloutEventSink, @unchecked Sendable {
         let (a, b) = lab.pair("x")
         let cancel = RolloutCancellation()
         let report = try await lab.engine().apply(clusters: lab.clusters, certificate: new, options: fastOptions,
-                                                  events: SinkThatInterruptsAfter(.swap, cancel), cancellation: cancel)
+                                                  events: SinkThatInterruptsAfter(.stop, cancel), cancellation: cancel)
         #expect(report.exitCode == 130)
         #expect(report.clusters[0].outcome.kind == .interrupted)
-        #expect(!a.isRunning)
+        #expect(!a.isRunning && !b.isRunning, "a pair's nodes stop at once")
+        #expect(a.file(NodeCommands.staged(a.settings.certPath)) != nil, "interrupted before the swap")
         let resumed = try await lab.engine().resume(runID: report.runID, options: fastOptions)
-        #expect(resumed.exitCode == 1, "one node swapped, the other not: roll back")
+        #expect(resumed.exitCode == 1, "stopped but not swapped: roll back")
         #expect(a.servedLeaf == FakePKI.leafFingerprint("old") && b.servedLeaf == FakePKI.leafFingerprint("old"))
     }
 
@@ -244,14 +245,51 @@ final class Box<T>: @unchecked Sendable {
         #expect(m.lockReleased(node: 0) == .finish(.refused(f)))
     }
 
-    @Test func stagingFailureDiscardsWhatWasStagedThenUnlocks() {
+    /// A cluster's nodes stage at once, so a failure on one leaves staged files
+    /// on any of them: every node is cleaned.
+    @Test func stagingFailureDiscardsOnEveryNodeThenUnlocks() {
         var m = ClusterRollout(nodeCount: 3, mode: .apply)
         _ = m.begin(); _ = m.lockTaken(node: 0); _ = m.lockTaken(node: 1); _ = m.lockTaken(node: 2)
-        _ = m.staged(node: 0)
+        #expect(m.concurrentNodes == [0, 1, 2])
+        #expect(m.staged(node: 2) == .node(.stage, 0), "nodes of a phase may finish in any order")
         let f = ClusterRollout.Failure(step: .stage, node: 1, reason: "sha")
+        #expect(m.isPending(.stage, node: 1) && !m.isPending(.stage, node: 2))
         #expect(m.failed(f) == .node(.discard, 0))
+        #expect(m.concurrentNodes.isEmpty, "discard runs node by node")
         #expect(m.stagedFilesRemoved(node: 0) == .node(.discard, 1))
-        #expect(m.stagedFilesRemoved(node: 1) == .node(.unlock, 0))
+        #expect(m.stagedFilesRemoved(node: 1) == .node(.discard, 2))
+        #expect(m.stagedFilesRemoved(node: 2) == .node(.unlock, 0))
+    }
+
+    /// Locks are taken one node after the other (two controllers cannot each win
+    /// a node), starts primary first; the rest of a phase may run at once.
+    @Test func onlyIndependentPhasesRunAtOnce() {
+        var m = ClusterRollout(nodeCount: 2, mode: .apply)
+        #expect(m.begin() == .node(.lock, 0))
+        #expect(m.concurrentNodes.isEmpty)
+        _ = m.lockTaken(node: 0)
+        #expect(m.lockTaken(node: 1) == .node(.stage, 0))
+        for (step, next) in [(Step.stage, Step.backup), (.backup, .stop), (.stop, .swap), (.swap, .start)] {
+            #expect(m.concurrentNodes == [0, 1], "\(step)")
+            #expect(m.isPending(step, node: 1))
+            _ = advance(&m, step, 1)
+            #expect(advance(&m, step, 0) == .node(next, 0))
+        }
+        #expect(m.concurrentNodes.isEmpty, "the primary starts alone")
+        _ = m.servingNew(node: 0)
+        #expect(m.concurrentNodes.isEmpty, "then each backup")
+        #expect(m.servingNew(node: 1) == .node(.verify, 0))
+        #expect(m.concurrentNodes == [0, 1])
+    }
+
+    private func advance(_ m: inout ClusterRollout, _ step: Step, _ node: Int) -> ClusterRollout.Action {
+        switch step {
+        case .stage: m.staged(node: node)
+        case .backup: m.backedUp(node: node)
+        case .stop: m.stopConfirmed(node: node)
+        case .swap: m.swapped(node: node)
+        default: preconditionFailure("\(step)")
+        }
     }
 
     @Test func primaryStrandedInRollbackKeepsStandbysDown() {

@@ -52,6 +52,11 @@ struct ClusterDriver: Sendable {
             case .finish(let ending):
                 return outcome(ending, state: state)
             case .node(let s, let i):
+                let batch = machine.concurrentNodes
+                if batch.count > 1, batch.contains(i) {
+                    action = await runAtOnce(s, batch, &machine, &state)
+                    continue
+                }
                 (step, index) = (s, i)
             case .cluster(let s):
                 (step, index) = (s, nil)
@@ -83,12 +88,84 @@ struct ClusterDriver: Sendable {
         }
     }
 
+    /// One step on several nodes at once (`ClusterRollout.concurrentNodes`).
+    /// Every node's begin is journaled (one fsync) before any of them runs, and
+    /// each end or failure after all have returned, in node order, so the journal reads the
+    /// same whichever node finishes first. The machine hears of the successes
+    /// first, then of the first failure (of each, for the clean-up steps that
+    /// only warn).
+    private func runAtOnce(_ step: Step, _ batch: [Int], _ machine: inout ClusterRollout,
+                           _ state: inout MutableState) async -> ClusterRollout.Action {
+        if context.cancellation.aborts {
+            try? journal(step, batch[0], .notRun, message: "stopped on request before \(step.rawValue); `certroll resume \(context.runID)` continues")
+            return machine.interrupted()
+        }
+        do {
+            try journal(batch.map { line(step, $0, .begin) })
+        } catch {
+            return machine.interrupted()
+        }
+        let snapshot = state
+        let results = await withTaskGroup(of: (Int, Result<(JournalEntry, MutableState), any Error>).self) { group in
+            for i in batch {
+                group.addTask {
+                    var local = snapshot
+                    do {
+                        return (i, .success((try await perform(step, i, &local), local)))
+                    } catch {
+                        return (i, .failure(error))
+                    }
+                }
+            }
+            var byNode: [Int: Result<(JournalEntry, MutableState), any Error>] = [:]
+            for await (i, r) in group { byNode[i] = r }
+            return byNode
+        }
+        var failures: [ClusterRollout.Failure] = []
+        var lines: [JournalEntry] = []
+        for i in batch {
+            switch results[i]! {
+            case .success(let (done, local)):
+                var entry = done
+                state.take(node: i, from: local, warningsAfter: snapshot.warnings.count)
+                entry.message = entry.message ?? "\(subject(i)): \(step.rawValue) done."
+                lines.append(line(step, i, .end, entry: entry))
+            case .failure(let error):
+                let reason = "\(error)"
+                if [.discard, .unlock].contains(step) { state.warnings.append(reason) }
+                lines.append(line(step, i, .failed, message: reason))
+                failures.append(.init(step: step, node: i, reason: reason))
+            }
+        }
+        do {
+            try journal(lines)
+        } catch {
+            return machine.interrupted()
+        }
+        var action: ClusterRollout.Action?
+        for i in batch where !failures.contains(where: { $0.node == i }) {
+            action = event(&machine, step, i)
+        }
+        for failure in failures where machine.isPending(step, node: failure.node ?? -1) {
+            action = machine.failed(failure)
+        }
+        return action!
+    }
+
     /// Driver-side memory of what happened, beyond the machine's state.
-    struct MutableState {
+    struct MutableState: Sendable {
         var backups: [Int: [BackupFile]]
         var otcWritten: [Int: Bool]
         var confStaged: [Int: Bool]
         var warnings: [String] = []
+
+        /// What a step on node `i` learned in its own copy of the state.
+        mutating func take(node i: Int, from local: MutableState, warningsAfter count: Int) {
+            backups[i] = local.backups[i]
+            otcWritten[i] = local.otcWritten[i]
+            confStaged[i] = local.confStaged[i]
+            warnings += local.warnings.dropFirst(count)
+        }
     }
 
     private func event(_ m: inout ClusterRollout, _ step: Step, _ i: Int?) -> ClusterRollout.Action {
@@ -119,6 +196,11 @@ struct ClusterDriver: Sendable {
     }
 
     func journal(_ step: Step, _ i: Int?, _ phase: JournalEntry.Phase, message: String? = nil, entry: JournalEntry? = nil) throws {
+        try journal([line(step, i, phase, message: message, entry: entry)])
+    }
+
+    /// A step's journal line, stamped now.
+    func line(_ step: Step, _ i: Int?, _ phase: JournalEntry.Phase, message: String? = nil, entry: JournalEntry? = nil) -> JournalEntry {
         var e = entry ?? JournalEntry(kind: .step)
         e.time = context.now()
         e.cluster = context.cluster.name
@@ -127,23 +209,31 @@ struct ClusterDriver: Sendable {
         e.phase = phase
         if let message { e.message = message }
         if phase == .begin, e.message == nil { e.message = "\(subject(i)): \(step.rawValue)…" }
+        return e
+    }
+
+    /// Appends the lines durably (one fsync for all), then logs and emits each.
+    func journal(_ lines: [JournalEntry]) throws {
         do {
-            try context.journal.append(e)
+            try context.journal.append(contentsOf: lines)
         } catch {
             context.logger.error("journal write failed; stopping", metadata: [LogKey.runID: "\(context.runID)"])
             throw JournalUnavailable()
         }
-        let kind: RolloutEvent.Kind = switch phase {
-        case .begin: .stepBegan
-        case .end: .stepEnded
-        case .failed: .stepFailed
-        case .notRun: .warning
+        for e in lines {
+            guard let step = e.step, let phase = e.phase else { continue }
+            let kind: RolloutEvent.Kind = switch phase {
+            case .begin: .stepBegan
+            case .end: .stepEnded
+            case .failed: .stepFailed
+            case .notRun: .warning
+            }
+            context.logger.debug("\(e.message ?? "")", metadata: [
+                LogKey.runID: "\(context.runID)", LogKey.cluster: "\(context.cluster.name)",
+                LogKey.node: "\(e.node ?? "-")", LogKey.step: "\(step.rawValue)",
+            ])
+            emit(kind, node: e.node, step: step, e.message ?? "")
         }
-        context.logger.debug("\(e.message ?? "")", metadata: [
-            LogKey.runID: "\(context.runID)", LogKey.cluster: "\(context.cluster.name)",
-            LogKey.node: "\(e.node ?? "-")", LogKey.step: "\(step.rawValue)",
-        ])
-        emit(kind, node: e.node, step: step, e.message ?? "")
     }
 
     func emit(_ kind: RolloutEvent.Kind, node: String?, step: Step?, _ message: String) {
