@@ -25,7 +25,8 @@ public final class HostThatDiesAfterStop: InMemoryHost, @unchecked Sendable {
             goDown()
             throw Unreachable(host: name)
         }
-        if armed, case .run(let c) = op, c == NodeCommands(settings).status.shell, stops > 0 {
+        // The stop itself runs; the next call finds the node gone.
+        if armed, case .run(let c) = op, c == NodeCommands(settings).stopThenStatus.shell {
             armed = false
             down = true
         }
@@ -41,8 +42,8 @@ public final class HostThatDiesAfterStop: InMemoryHost, @unchecked Sendable {
 /// Its stop command succeeds but the service keeps running, as a hung XSOAR does.
 public final class HostThatNeverStops: InMemoryHost, @unchecked Sendable {
     public override func fault(_ op: Operation) throws -> CommandResult? {
-        guard case .run(let c) = op, c == NodeCommands(settings).stop.shell else { return nil }
-        return CommandResult(exitStatus: 0)
+        guard case .run(let c) = op, c == NodeCommands(settings).stopThenStatus.shell else { return nil }
+        return CommandResult(exitStatus: 0, stdout: Data("\ncertroll-status=0\n".utf8))
     }
 }
 

@@ -214,12 +214,20 @@ open class InMemoryHost: RemoteHost, @unchecked Sendable {
             _served = nil
             stops += 1
             return ok("")
+        case commands.stopThenStatus.shell:
+            _running = false
+            _served = nil
+            stops += 1
+            return ok("\ncertroll-status=3\n")
+        case commands.otcThenStatus.shell:
+            return ok((_files[settings.otcPath] != nil ? "otc=present\n" : "") + "\ncertroll-status=\(_running ? 0 : 3)\n")
         case commands.start.shell:
             return startService()
         case NodeCommands.certificateLikeFiles(in: settings.certDirectory).shell:
             return ok(certificateLikeFiles().map { $0 + "\n" }.joined())
         case commands.preflightFacts.shell:
-            return ok(preflightFacts(commands))
+            guard let uid = effectiveUID else { return fail(1, "sudo: a password is required") }
+            return ok("uid=\(uid)\n" + preflightFacts(commands))
         default:
             break
         }
@@ -263,6 +271,11 @@ open class InMemoryHost: RemoteHost, @unchecked Sendable {
         for chosen in Self.orderedSubsets(commands.stagedFiles) where chosen.count > 1 {
             out.append((NodeCommands.sha256(chosen), { self.sha256(chosen) }))
         }
+        // The swap: cert and key, with or without the OTC, in that order.
+        let swapped = [settings.certPath, settings.keyPath, settings.otcPath].map { (from: NodeCommands.staged($0), to: $0) }
+        for moves in [Array(swapped.prefix(2)), swapped] {
+            out.append((NodeCommands.moveIntoPlace(moves), { self.moveIntoPlace(moves) }))
+        }
         for from in [NodeCommands.staged(settings.confPath), NodeCommands.restoring(settings.confPath)] {
             out.append((NodeCommands.rewriteInPlace(from, to: settings.confPath), { self.rewrite(from, to: self.settings.confPath) }))
         }
@@ -305,6 +318,16 @@ open class InMemoryHost: RemoteHost, @unchecked Sendable {
         return sha256(copies.flatMap { [$0.from, $0.to] })
     }
 
+    /// `mv -f -T` each pair in order, stopping at the first that fails.
+    private func moveIntoPlace(_ moves: [(from: String, to: String)]) -> CommandResult {
+        for m in moves {
+            guard let e = _files[m.from] else { return fail(1, "mv: cannot stat '\(m.from)': No such file or directory") }
+            _files[m.to] = e
+            _files[m.from] = nil
+        }
+        return ok("")
+    }
+
     private func copy(_ from: String, to: String) -> CommandResult {
         guard let e = _files[from] else { return fail(1, "cp: cannot stat") }
         guard _files[parent(to)]?.isDirectory == true else { return fail(1, "cp: no such directory") }
@@ -343,6 +366,7 @@ open class InMemoryHost: RemoteHost, @unchecked Sendable {
         }
         out += "clock=\(Int(Date().timeIntervalSince1970) + clockOffset)\n"
         out += certificateLikeFiles().map { "stray=\($0)\n" }.joined()
+        out += "\ncertroll-status=\(_running ? 0 : 3)\n"
         return out + "end\n"
     }
 

@@ -22,6 +22,7 @@ import Testing
         #expect(c.preflightFolders == ["/etc", "/usr/local/demisto", "/var/lib/demisto"])
         #expect(c.preflightFiles == ["/usr/local/demisto/cert.pem", "/usr/local/demisto/cert.key", "/etc/demisto.conf", "/var/lib/certroll/lock"])
         #expect(c.preflightFacts.shell == #"""
+            echo uid=$(id -u)
             if systemctl cat -- demisto >/dev/null 2>&1 || test -x /etc/init.d/demisto; then echo service=yes; else echo service=no; fi
             if getent passwd demisto >/dev/null 2>&1; then echo owner=yes; else echo owner=no; fi
             if getent group demisto >/dev/null 2>&1; then echo group=yes; else echo group=no; fi
@@ -31,6 +32,9 @@ import Testing
             for p in /usr/local/demisto "$w"; do df -Pk -- "$p" 2>/dev/null | { read -r _; read -r _ _ _ a _ && printf 'free=%s %s\n' "$a" "$p"; }; done
             date +clock=%s
             find /usr/local/demisto -maxdepth 1 -type f \( -name '*.pem' -o -name '*.key' -o -name '*.crt' \) | sed 's/^/stray=/'
+            (
+            service demisto status
+            ) >/dev/null 2>&1; printf '\ncertroll-status=%d\n' "$?"
             echo end
             """#)
     }
@@ -39,6 +43,7 @@ import Testing
         let c = NodeCommands(Self.odd)
         #expect(c.preflightFolders == ["/etc", "/opt/x s", "/var/lib/demisto"])
         #expect(c.preflightFacts.shell == #"""
+            echo uid=$(id -u)
             if systemctl cat -- 'my svc' >/dev/null 2>&1 || test -x '/etc/init.d/my svc'; then echo service=yes; else echo service=no; fi
             if getent passwd 'x y' >/dev/null 2>&1; then echo owner=yes; else echo owner=no; fi
             if getent group 'it'\''s' >/dev/null 2>&1; then echo group=yes; else echo group=no; fi
@@ -48,6 +53,9 @@ import Testing
             for p in '/opt/x s' "$w"; do df -Pk -- "$p" 2>/dev/null | { read -r _; read -r _ _ _ a _ && printf 'free=%s %s\n' "$a" "$p"; }; done
             date +clock=%s
             find '/opt/x s' -maxdepth 1 -type f \( -name '*.pem' -o -name '*.key' -o -name '*.crt' \) | sed 's/^/stray=/'
+            (
+            service demisto status
+            ) >/dev/null 2>&1; printf '\ncertroll-status=%d\n' "$?"
             echo end
             """#)
     }

@@ -28,6 +28,16 @@ import Testing
         for h in [a, b] { #expect(h.servedLeaf == FakePKI.leafFingerprint("old")) }
     }
 
+    /// Polls start short and double up to the poll interval: a node that answers
+    /// a moment after its command returns is not kept down a whole interval.
+    @Test func pollsStartShortAndGrowToTheInterval() {
+        var d = PollDelays(upTo: .seconds(2))
+        #expect((0..<7).map { _ in d.take() } == [.milliseconds(100), .milliseconds(200), .milliseconds(400), .milliseconds(800),
+                                                  .milliseconds(1600), .seconds(2), .seconds(2)])
+        var fast = PollDelays(upTo: .milliseconds(5))
+        #expect([fast.take(), fast.take()] == [.milliseconds(5), .milliseconds(5)], "never longer than the interval")
+    }
+
     /// A renewal keeps the key's passphrase: the old key opens with the new
     /// key's, so preflight passes without --current-key-passphrase-file, records
     /// which one opened it, and a rollback's OTC uses it.

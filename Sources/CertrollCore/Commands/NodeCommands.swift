@@ -14,6 +14,32 @@ public struct NodeCommands: Sendable, Equatable {
     /// Exit 0 while the service runs (LSB: 3 when stopped).
     public var status: RemoteCommand { RemoteCommand(settings.statusCommand) }
 
+    /// The status template in a subshell (an `exit` in it ends only that), its
+    /// output dropped, then its exit status as the last line: `certroll-status=N`.
+    private var statusLine: String {
+        "(\n\(settings.statusCommand)\n) >/dev/null 2>&1; printf '\\ncertroll-status=%d\\n' \"$?\""
+    }
+
+    /// The stop template, then — only when it succeeded — the status, in one
+    /// command: stopping and the first look at whether it worked cost one round
+    /// trip. Exits with the stop's own status when that failed. Read the status
+    /// with `CommandOutput.status`.
+    public var stopThenStatus: RemoteCommand {
+        RemoteCommand("{\n\(settings.stopCommand)\n}; r=$?; [ \"$r\" -eq 0 ] || exit \"$r\"; " + statusLine)
+    }
+
+    /// Whether the OTC file is still there (`otc=present`), then the status, in
+    /// one command: what verify asks the node after the handshake.
+    public var otcThenStatus: RemoteCommand {
+        RemoteCommand("if [ -e \(ShellQuote.quote(settings.otcPath)) ]; then echo otc=present; fi; " + statusLine)
+    }
+
+    /// Renames each staged file over its target (`rename(2)` through `mv -f -T`),
+    /// in order, stopping at the first that fails: the swap in one command.
+    public static func moveIntoPlace(_ moves: [(from: String, to: String)]) -> RemoteCommand {
+        RemoteCommand(moves.map { "mv -f -T -- \(ShellQuote.quote($0.from)) \(ShellQuote.quote($0.to))" }.joined(separator: " && "))
+    }
+
     /// Prints the effective uid: `0` proves privilege (root or working sudo).
     public static let effectiveUser = RemoteCommand("id -u")
     /// The node's clock, seconds since the epoch.
@@ -62,10 +88,12 @@ public struct NodeCommands: Sendable, Equatable {
     public var preflightFiles: [String] { [settings.certPath, settings.keyPath, settings.confPath, lockPath] }
 
     /// Every read-only fact preflight needs from a root shell on the node, in one
-    /// command instead of one round trip each: service, owner and group exist;
+    /// command instead of one round trip each: the effective uid (`0` proves
+    /// privilege); service, owner and group exist;
     /// which folders are folders and which files exist; whether work_dir exists;
     /// free space (`df -Pk`, 4th column) of the cert folder and of work_dir, or
-    /// the folder it will be made in; the clock; stray certificate-like files.
+    /// the folder it will be made in; the clock; stray certificate-like files;
+    /// whether the status template says the service runs.
     /// Prints tagged lines read by `CommandOutput.preflightFacts`, `end` last.
     /// Never prints a file's content.
     public var preflightFacts: RemoteCommand {
@@ -73,6 +101,7 @@ public struct NodeCommands: Sendable, Equatable {
         let words = { (paths: [String]) in paths.map(q).joined(separator: " ") }
         let workDir = q(settings.workDir)
         return RemoteCommand([
+            "echo uid=$(id -u)",
             "if \(serviceExists.shell); then echo service=yes; else echo service=no; fi",
             "if \(Self.userExists(settings.owner).shell) >/dev/null 2>&1; then echo owner=yes; else echo owner=no; fi",
             "if \(Self.groupExists(settings.group).shell) >/dev/null 2>&1; then echo group=yes; else echo group=no; fi",
@@ -82,6 +111,7 @@ public struct NodeCommands: Sendable, Equatable {
             "for p in \(q(settings.certDirectory)) \"$w\"; do df -Pk -- \"$p\" 2>/dev/null | { read -r _; read -r _ _ _ a _ && printf 'free=%s %s\\n' \"$a\" \"$p\"; }; done",
             "date +clock=%s",
             "\(Self.certificateLikeFiles(in: settings.certDirectory).shell) | sed 's/^/stray=/'",
+            statusLine,
             "echo end",
         ].joined(separator: "\n"))
     }
@@ -190,6 +220,13 @@ public enum CommandOutput {
         result.succeeded ? Int(result.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)) : nil
     }
 
+    /// The status template's exit status that `stopThenStatus` or
+    /// `otcThenStatus` printed last; nil when the command did not get that far.
+    public static func status(_ result: CommandResult) -> Int32? {
+        guard let last = lines(result).last, last.hasPrefix("certroll-status=") else { return nil }
+        return Int32(last.dropFirst("certroll-status=".count))
+    }
+
     public static func lines(_ result: CommandResult) -> [String] {
         result.stdoutText.split(separator: "\n").map(String.init).filter { !$0.isEmpty }
     }
@@ -216,6 +253,8 @@ public enum CommandOutput {
                 guard let space = value.firstIndex(of: " "), let kb = UInt64(value[..<space]) else { continue }
                 facts.freeBytes[String(value[value.index(after: space)...])] = kb * 1024
             case "clock": facts.clock = Int(value)
+            case "uid": facts.effectiveUID = value
+            case "certroll-status": facts.serviceRunning = Int32(value).map { $0 == 0 }
             case "stray": facts.strayFiles.append(value)
             default: continue
             }
@@ -246,10 +285,15 @@ public struct PreflightFacts: Sendable, Equatable {
     public var clock: Int?
     /// Certificate-like files in the cert folder, as `find` listed them.
     public var strayFiles: [String] = []
+    /// `id -u` as printed; `0` is root.
+    public var effectiveUID: String?
+    /// Whether the status template exited 0; nil when it was not reached.
+    public var serviceRunning: Bool?
 
     public init(serviceExists: Bool = false, ownerExists: Bool = false, groupExists: Bool = false,
                 directories: Set<String> = [], files: Set<String> = [], workDirExists: Bool = false,
-                freeBytes: [String: UInt64] = [:], clock: Int? = nil, strayFiles: [String] = []) {
+                freeBytes: [String: UInt64] = [:], clock: Int? = nil, strayFiles: [String] = [],
+                effectiveUID: String? = nil, serviceRunning: Bool? = nil) {
         self.serviceExists = serviceExists
         self.ownerExists = ownerExists
         self.groupExists = groupExists
@@ -259,6 +303,8 @@ public struct PreflightFacts: Sendable, Equatable {
         self.freeBytes = freeBytes
         self.clock = clock
         self.strayFiles = strayFiles
+        self.effectiveUID = effectiveUID
+        self.serviceRunning = serviceRunning
     }
 }
 

@@ -35,10 +35,7 @@ extension ClusterDriver {
         case .stop, .rollbackStop:
             try await stop(host, node)
         case .swap:
-            try await host.rename(NodeCommands.staged(x.certPath), to: x.certPath)
-            try await host.rename(NodeCommands.staged(x.keyPath), to: x.keyPath)
-            if state.confStaged[i] == true { try await replaceConf(host, x) }
-            if state.otcWritten[i] == true { try await host.rename(NodeCommands.staged(x.otcPath), to: x.otcPath) }
+            try await swap(host, node, otc: state.otcWritten[i] == true, conf: state.confStaged[i] == true)
             entry.otcWritten = state.otcWritten[i] ?? false
         case .start:
             try await startAndWait(host, node, serving: context.chainFingerprints.first)
@@ -164,18 +161,35 @@ extension ClusterDriver {
         return files
     }
 
+    /// The staged cert, key (and OTC) renamed over the live files in one
+    /// command; the conf on its own, since a mount point needs rewriting in place.
+    private func swap(_ host: any RemoteHost, _ node: ClusterNode, otc: Bool, conf: Bool) async throws {
+        let x = node.xsoar
+        let moves = [x.certPath, x.keyPath] + (otc ? [x.otcPath] : [])
+        let r = try await run(host, NodeCommands.moveIntoPlace(moves.map { (NodeCommands.staged($0), $0) }))
+        guard r.succeeded else {
+            throw StepError(.commandFailed, "node \(node.host): could not rename the staged files over \(moves.joined(separator: ", ")) (\(r.stderrText.trimmingCharacters(in: .whitespacesAndNewlines))).")
+        }
+        if conf { try await replaceConf(host, x) }
+    }
+
+    /// Stop, and the first status in the same command; then the status alone
+    /// every poll interval until it says stopped (or the stop template's own
+    /// `exit` kept the first one from running).
     private func stop(_ host: any RemoteHost, _ node: ClusterNode) async throws {
         let commands = NodeCommands(node.xsoar)
-        let r = try await host.run(commands.stop, stdin: nil, timeout: node.xsoar.startTimeout)
+        let r = try await host.run(commands.stopThenStatus, stdin: nil, timeout: node.xsoar.startTimeout)
         guard r.succeeded else {
             throw StepError(.commandFailed, "node \(node.host): `\(commands.stop)` failed (exit \(r.exitStatus)): \(r.stderrText.trimmingCharacters(in: .whitespacesAndNewlines)).")
         }
+        if let status = CommandOutput.status(r), status != 0 { return }
         let deadline = context.clock.now + node.xsoar.startTimeout
+        var delays = PollDelays(upTo: context.options.pollInterval)
         while try await run(host, commands.status).succeeded {
             guard context.clock.now < deadline else {
                 throw StepError(.stillRunning, "node \(node.host): still running \(DurationText.format(node.xsoar.startTimeout)) after `\(commands.stop)`.")
             }
-            try await context.clock.sleep(for: context.options.pollInterval)
+            try await context.clock.sleep(for: delays.take())
         }
     }
 
@@ -187,6 +201,7 @@ extension ClusterDriver {
             throw StepError(.commandFailed, "node \(node.host): `\(commands.start)` failed (exit \(r.exitStatus)): \(r.stderrText.trimmingCharacters(in: .whitespacesAndNewlines)).")
         }
         let deadline = context.clock.now + x.startTimeout
+        var delays = PollDelays(upTo: context.options.pollInterval)
         var last = "nothing answered"
         while true {
             if let fingerprint {
@@ -204,7 +219,7 @@ extension ClusterDriver {
             guard context.clock.now < deadline else {
                 throw StepError(.notServing, "node \(node.host): not serving \(fingerprint.map { "certificate \($0.prefix(16))…" } ?? "") on port \(x.httpsPort) \(DurationText.format(x.startTimeout)) after start (\(last)).")
             }
-            try await context.clock.sleep(for: context.options.pollInterval)
+            try await context.clock.sleep(for: delays.take())
         }
     }
 
@@ -219,10 +234,12 @@ extension ClusterDriver {
         guard chain == context.chainFingerprints else {
             throw StepError(.verifyFailed, "node \(node.host): serves \(chain.count) certificate(s), not the full chain of \(context.chainFingerprints.count) in cert.pem.")
         }
-        if otc, try await host.stat(x.otcPath) != nil {
+        // The OTC and the status in one round trip.
+        let r = try await run(host, NodeCommands(x).otcThenStatus)
+        if otc, CommandOutput.lines(r).contains("otc=present") {
             throw StepError(.verifyFailed, "node \(node.host): \(x.otcPath) is still there, so XSOAR did not read the key passphrase from it.")
         }
-        guard try await run(host, NodeCommands(x).status).succeeded else {
+        guard CommandOutput.status(r) == 0 else {
             throw StepError(.verifyFailed, "node \(node.host): `\(x.statusCommand)` says the service is not active.")
         }
     }
@@ -332,5 +349,25 @@ extension ClusterDriver {
             throw StepError(.hookFailed, "cluster \(context.cluster.name): after_success `\(command)` failed (\(error)); the nodes are fine, run it again by hand.")
         }
         return "cluster \(context.cluster.name): after_success ran."
+    }
+}
+
+/// The waits between polls for a node to stop or serve: short at first (a
+/// service often answers a moment after its command returns), doubling up to
+/// the poll interval, so a quick node is not kept down a whole interval and a
+/// slow one is not asked more often than the interval.
+struct PollDelays {
+    static let first = Duration.milliseconds(100)
+    private var next: Duration
+    private let cap: Duration
+
+    init(upTo cap: Duration) {
+        self.cap = cap
+        next = min(cap, Self.first)
+    }
+
+    mutating func take() -> Duration {
+        defer { next = min(cap, next * 2) }
+        return next
     }
 }

@@ -72,7 +72,33 @@ struct NodeFactGatherer {
 
     /// Throws `NodeUnusable` when the node cannot be examined.
     func gather() async throws(NodeUnusable) -> GatheredFacts {
-        // Privilege first: without it nothing else can be read.
+        // One round trip for privilege and every other fact (nil when the node's
+        // shell did not answer it fully: then each is asked on its own).
+        var known: PreflightFacts?
+        do {
+            if commands.preflightFactsFitInLines {
+                known = CommandOutput.preflightFacts(try await run(commands.preflightFacts))
+            }
+        } catch {
+            throw NodeUnusable(check: .connect, message: sentence(error, fix: "check the host, credentials and host key."))
+        }
+        if let uid = known?.effectiveUID {
+            guard uid == "0" else {
+                throw NodeUnusable(check: .privilege, message: "\(name): user \(node.ssh.user) is not root; log in as root or set 'become: sudo' with a working sudo rule.")
+            }
+        } else {
+            known = nil
+            try await checkPrivilege()
+        }
+        do {
+            return try await facts(known)
+        } catch {
+            throw NodeUnusable(check: .connect, message: sentence(error, fix: "check that the node is reachable."))
+        }
+    }
+
+    /// Privilege on its own, first: without it nothing else can be read.
+    private func checkPrivilege() async throws(NodeUnusable) {
         do {
             let r = try await run(NodeCommands.effectiveUser)
             guard r.succeeded, r.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines) == "0" else {
@@ -85,20 +111,9 @@ struct NodeFactGatherer {
         } catch {
             throw NodeUnusable(check: .connect, message: sentence(error, fix: "check the host, credentials and host key."))
         }
-        do {
-            return try await facts()
-        } catch {
-            throw NodeUnusable(check: .connect, message: sentence(error, fix: "check that the node is reachable."))
-        }
     }
 
-    private func facts() async throws -> GatheredFacts {
-        // One round trip for every other fact (nil when the node's shell did not
-        // answer it fully: then each is asked on its own).
-        var known: PreflightFacts?
-        if commands.preflightFactsFitInLines {
-            known = CommandOutput.preflightFacts(try await run(commands.preflightFacts))
-        }
+    private func facts(_ known: PreflightFacts?) async throws -> GatheredFacts {
         let answeredAt = now()
         let serviceExists = try await succeeds(commands.serviceExists, unless: known?.serviceExists)
         let ownerExists = try await succeeds(NodeCommands.userExists(x.owner), unless: known?.ownerExists)
@@ -151,7 +166,7 @@ struct NodeFactGatherer {
         } catch {
             servedProblem = "\(error)"
         }
-        let running = try await succeeds(commands.status)
+        let running = try await succeeds(commands.status, unless: known?.serviceRunning)
         let notAfter = { (der: Data?) in der.flatMap { certificateDates?.validity(der: $0)?.notAfter } }
         let servedLeaf = served?.certificatesDER.first
         return GatheredFacts(
