@@ -261,8 +261,7 @@ public actor SSHHost: RemoteHost {
             guard lines.count >= 2, let uid = UInt32(lines[0]), let gid = UInt32(lines[1]) else {
                 throw SSHError.sftp(node: name, reason: "group \(group) does not exist", fix: "create it on the node or fix `group:` in the inventory")
             }
-            uidByName[owner] = uid
-            gidByName[group] = gid
+            remember(user: owner, uid: uid, group: group, gid: gid)
         }
         return (uidByName[owner]!, gidByName[group]!)
     }
@@ -273,10 +272,18 @@ public actor SSHHost: RemoteHost {
             let parts = out.split(separator: "\n", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
             let user = parts.first.flatMap { $0.isEmpty ? nil : $0 } ?? String(uid)
             let group = parts.dropFirst().first(where: { !$0.isEmpty }) ?? String(gid)
-            userByID[uid] = user
-            groupByID[gid] = group
+            remember(user: user, uid: uid, group: group, gid: gid)
         }
         return (userByID[uid]!, groupByID[gid]!)
+    }
+
+    /// Both ways, so the files of the owner a run writes as (cert and key) need
+    /// no second lookup when their attributes are read back.
+    private func remember(user: String, uid: UInt32, group: String, gid: UInt32) {
+        uidByName[user] = uid
+        userByID[uid] = user
+        gidByName[group] = gid
+        groupByID[gid] = group
     }
 
     private static func octal(_ mode: UInt32) -> String { "0" + String(mode, radix: 8) }

@@ -110,6 +110,25 @@ struct FileTests {
         #expect(largeReads > 2, "a large file still streams in several requests (\(largeReads))")
     }
 
+    /// Writing a file as an owner looks the owner's ids up once; reading the
+    /// attributes of a file of that owner back needs no second lookup.
+    @Test func anOwnerLookedUpForAWriteIsKnownWhenItsFilesAreStatted() async throws {
+        let sshd = try TestSSHD()
+        defer { sshd.stop() }
+        let log = CapturedLog()
+        let host = try await SSHHost.connect(name: "node-a", settings: testSettings(sshd), timeouts: testTimeouts, logger: log.logger)
+        let base = "/tmp/crssh-ids-\(UUID().uuidString.prefix(8))"
+        try sh("mkdir -p \(base)")
+        defer { try? FileManager.default.removeItem(atPath: base) }
+        try await host.writeFile(base + "/cert.pem", contents: Data("x".utf8), mode: 0o644, owner: "nobody", group: "nogroup")
+        let st = try await host.stat(base + "/cert.pem")
+        #expect(st?.owner == "nobody" && st?.group == "nogroup")
+        let ran = log.text.split(separator: "\n").filter { $0.contains("ran") }
+        #expect(ran.filter { $0.contains("getent") }.count == 1, "\(ran)")
+        #expect(!log.text.contains("getent passwd"), "no name lookup for nobody's uid after its ids were looked up")
+        await host.close()
+    }
+
     @Test func directoriesRenameRemoveStat() async throws {
         let sshd = try TestSSHD()
         defer { sshd.stop() }
