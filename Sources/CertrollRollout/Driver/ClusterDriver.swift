@@ -106,28 +106,30 @@ struct ClusterDriver: Sendable {
             return machine.interrupted()
         }
         let snapshot = state
-        let results = await withTaskGroup(of: (Int, Result<(JournalEntry, MutableState), any Error>).self) { group in
+        let results = await withTaskGroup(of: NodeResult.self) { group in
             for i in batch {
                 group.addTask {
                     var local = snapshot
                     do {
-                        return (i, .success((try await perform(step, i, &local), local)))
+                        let entry = try await perform(step, i, &local)
+                        return NodeResult(node: i, outcome: .success(entry), state: local)
                     } catch {
-                        return (i, .failure(error))
+                        return NodeResult(node: i, outcome: .failure(error), state: local)
                     }
                 }
             }
-            var byNode: [Int: Result<(JournalEntry, MutableState), any Error>] = [:]
-            for await (i, r) in group { byNode[i] = r }
-            return byNode
+            var all: [NodeResult] = []
+            for await r in group { all.append(r) }
+            return all.sorted { $0.node < $1.node }
         }
         var failures: [ClusterRollout.Failure] = []
         var lines: [JournalEntry] = []
-        for i in batch {
-            switch results[i]! {
-            case .success(let (done, local)):
+        for result in results {
+            let i = result.node
+            switch result.outcome {
+            case .success(let done):
                 var entry = done
-                state.take(node: i, from: local, warningsAfter: snapshot.warnings.count)
+                state.take(node: i, from: result.state, warningsAfter: snapshot.warnings.count)
                 entry.message = entry.message ?? "\(subject(i)): \(step.rawValue) done."
                 lines.append(line(step, i, .end, entry: entry))
             case .failure(let error):
@@ -150,6 +152,13 @@ struct ClusterDriver: Sendable {
             action = machine.failed(failure)
         }
         return action!
+    }
+
+    /// What one node's step of `runAtOnce` returned.
+    private struct NodeResult: Sendable {
+        var node: Int
+        var outcome: Result<JournalEntry, any Error>
+        var state: MutableState
     }
 
     /// Driver-side memory of what happened, beyond the machine's state.
