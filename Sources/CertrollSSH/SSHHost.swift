@@ -254,36 +254,43 @@ public actor SSHHost: RemoteHost {
 
     private func ids(owner: String, group: String) throws -> (UInt32, UInt32) {
         if uidByName[owner] == nil || gidByName[group] == nil {
-            let o = ShellQuote.quote(owner)
-            let g = ShellQuote.quote(group)
-            let out = try privileged("id -u -- \(o) && getent group -- \(g) | cut -d: -f3").stdoutText
-            let lines = out.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
-            guard lines.count >= 2, let uid = UInt32(lines[0]), let gid = UInt32(lines[1]) else {
-                throw SSHError.sftp(node: name, reason: "group \(group) does not exist", fix: "create it on the node or fix `group:` in the inventory")
-            }
-            remember(user: owner, uid: uid, group: group, gid: gid)
+            // Root too: the files a run reads back are the owner's (cert, key) or root's (conf, backups).
+            try lookUp(users: [owner, "0"], groups: [group, "0"])
         }
-        return (uidByName[owner]!, gidByName[group]!)
+        guard let uid = uidByName[owner] else {
+            throw SSHError.sftp(node: name, reason: "user \(owner) does not exist", fix: "create it on the node or fix `owner:` in the inventory")
+        }
+        guard let gid = gidByName[group] else {
+            throw SSHError.sftp(node: name, reason: "group \(group) does not exist", fix: "create it on the node or fix `group:` in the inventory")
+        }
+        return (uid, gid)
     }
 
     private func names(uid: UInt32, gid: UInt32) throws -> (String, String) {
         if userByID[uid] == nil || groupByID[gid] == nil {
-            let out = try privileged("getent passwd \(uid) | cut -d: -f1; echo; getent group \(gid) | cut -d: -f1").stdoutText
-            let parts = out.split(separator: "\n", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
-            let user = parts.first.flatMap { $0.isEmpty ? nil : $0 } ?? String(uid)
-            let group = parts.dropFirst().first(where: { !$0.isEmpty }) ?? String(gid)
-            remember(user: user, uid: uid, group: group, gid: gid)
+            try lookUp(users: [String(uid)], groups: [String(gid)])
         }
-        return (userByID[uid]!, groupByID[gid]!)
+        // An id with no name on the node is shown as the number, as `ls -l` does.
+        return (userByID[uid] ?? String(uid), groupByID[gid] ?? String(gid))
     }
 
-    /// Both ways, so the files of the owner a run writes as (cert and key) need
-    /// no second lookup when their attributes are read back.
-    private func remember(user: String, uid: UInt32, group: String, gid: UInt32) {
-        uidByName[user] = uid
-        userByID[uid] = user
-        gidByName[group] = gid
-        groupByID[gid] = group
+    /// One `getent` of each database for every key (a name or a number), each
+    /// entry remembered both ways. A key with no entry prints nothing.
+    private func lookUp(users: [String], groups: [String]) throws {
+        let out = try privileged("getent passwd -- \(ShellQuote.join(users)); getent group -- \(ShellQuote.join(groups)); true").stdoutText
+        for line in out.split(separator: "\n") {
+            // passwd: name:x:uid:gid:gecos:home:shell; group: name:x:gid:members.
+            let fields = line.split(separator: ":", omittingEmptySubsequences: false)
+            guard fields.count == 7 || fields.count == 4, let id = UInt32(fields[2]) else { continue }
+            let entry = String(fields[0])
+            if fields.count == 7 {
+                uidByName[entry] = id
+                userByID[id] = entry
+            } else {
+                gidByName[entry] = id
+                groupByID[id] = entry
+            }
+        }
     }
 
     private static func octal(_ mode: UInt32) -> String { "0" + String(mode, radix: 8) }

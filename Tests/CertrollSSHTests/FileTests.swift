@@ -110,9 +110,9 @@ struct FileTests {
         #expect(largeReads > 2, "a large file still streams in several requests (\(largeReads))")
     }
 
-    /// Writing a file as an owner looks the owner's ids up once; reading the
-    /// attributes of a file of that owner back needs no second lookup.
-    @Test func anOwnerLookedUpForAWriteIsKnownWhenItsFilesAreStatted() async throws {
+    /// Writing a file as an owner looks the owner's ids and root's up in one
+    /// command; reading back the attributes of files of either needs no other.
+    @Test func oneLookupNamesTheOwnerAndRootBothWays() async throws {
         let sshd = try TestSSHD()
         defer { sshd.stop() }
         let log = CapturedLog()
@@ -123,9 +123,15 @@ struct FileTests {
         try await host.writeFile(base + "/cert.pem", contents: Data("x".utf8), mode: 0o644, owner: "nobody", group: "nogroup")
         let st = try await host.stat(base + "/cert.pem")
         #expect(st?.owner == "nobody" && st?.group == "nogroup")
+        try sh("echo '{}' > \(base)/demisto.conf && chown 0:0 \(base)/demisto.conf")
+        let conf = try await host.stat(base + "/demisto.conf")
+        #expect(conf?.owner == "root" && conf?.group == "root")
         let ran = log.text.split(separator: "\n").filter { $0.contains("ran") }
         #expect(ran.filter { $0.contains("getent") }.count == 1, "\(ran)")
-        #expect(!log.text.contains("getent passwd"), "no name lookup for nobody's uid after its ids were looked up")
+        let error = await #expect(throws: SSHError.self) {
+            try await host.writeFile(base + "/x", contents: Data(), mode: 0o600, owner: "no-such-user-\(getpid())", group: "root")
+        }
+        #expect(error?.description.contains("user no-such-user-\(getpid()) does not exist") == true, "\(String(describing: error))")
         await host.close()
     }
 
