@@ -2,6 +2,11 @@ import CertrollCore
 
 /// How a cluster ended, and what a person does when a rollback could not finish.
 extension ClusterDriver {
+    /// A reason followed by another sentence ends with its own full stop.
+    private func sentence(_ reason: String) -> String {
+        reason.hasSuffix(".") || reason.hasSuffix("?") || reason.hasSuffix("!") ? reason : reason + "."
+    }
+
     func outcome(_ ending: ClusterRollout.Ending, state: MutableState) -> ClusterOutcome {
         let name = "cluster \(context.cluster.name)"
         switch ending {
@@ -10,9 +15,9 @@ extension ClusterDriver {
         case .refused(let f):
             return ClusterOutcome(.preflightFailed, reason: f.reason, warnings: state.warnings)
         case .abandoned(let f):
-            return ClusterOutcome(.rolledBack, reason: "\(f.reason) No node was stopped; staged files were removed.", warnings: state.warnings)
+            return ClusterOutcome(.rolledBack, reason: "\(sentence(f.reason)) No node was stopped; staged files were removed.", warnings: state.warnings)
         case .rolledBack(let f):
-            return ClusterOutcome(.rolledBack, reason: "\(f.reason) \(name) was rolled back: every node serves its old certificate again.",
+            return ClusterOutcome(.rolledBack, reason: "\(sentence(f.reason)) \(name) was rolled back: every node serves its old certificate again.",
                                   warnings: state.warnings)
         case .needsPerson(let f, let stranded):
             var steps: [String: [String]] = [:]
