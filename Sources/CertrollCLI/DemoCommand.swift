@@ -60,7 +60,7 @@ struct DemoCommand: AsyncParsableCommand {
             }
         }
         await DemoServed.show("after", description)
-        Console.out("demo: done in \(String(format: "%.1f", (ContinuousClock.now - started).seconds)) s; certroll runs --state-dir \(files.stateDir) lists the run.")
+        Console.out("demo: done in \(String(format: "%.1f", (ContinuousClock.now - started).seconds)) s; certroll runs --state-dir \(files.stateDir) lists the run; rm -r \(work.path) removes it and the test key when you are done.")
     }
 }
 

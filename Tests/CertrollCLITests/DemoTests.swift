@@ -10,6 +10,11 @@ import Testing
     func demoRollsOutOnBothNodesAndTearsTheSandboxDown() async throws {
         let result = try await Blocking.run { () throws -> Certroll.Result in try Certroll.run(["demo", "--name", "crdmt"]) }
         #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)")
+        // The demo keeps its folder (the run, the test key) and says how to remove it; the test does.
+        let removal = try #require(result.stdout.split(separator: "\n").last { $0.contains("rm -r /") }, "\(result.stdout)")
+        let work = try #require(removal.components(separatedBy: "rm -r ").last?.split(separator: " ").first.map(String.init))
+        #expect(work.contains("certroll-demo-") && FileManager.default.fileExists(atPath: work + "/state"), "\(work)")
+        try FileManager.default.removeItem(atPath: work)
         let after = result.stdout.components(separatedBy: "demo: served certificate after:").last ?? ""
         let fingerprints = after.split(separator: "\n").compactMap { line -> String? in
             let words = line.split(separator: " ")
