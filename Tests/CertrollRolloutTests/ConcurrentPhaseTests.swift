@@ -59,12 +59,7 @@ final class Rendezvous: HostConnector, @unchecked Sendable {
     /// The outage pays one stop, not one per node: both stop commands are in
     /// flight together. The journal still reads node by node.
     @Test func aPairsNodesStopAtOnceAndTheJournalStaysInNodeOrder() async throws {
-        var lab = Lab()
-        lab.pair("soc")
-        let rendezvous = Rendezvous(lab.network, expected: 2) { node, command in command == NodeCommands(node.xsoar).stopThenStatus }
-        var engine = lab.engine()
-        engine.connector = rendezvous
-        let report = try await engine.apply(clusters: lab.clusters, certificate: new, options: fastOptions)
+        let (lab, report, rendezvous) = try await applyToAPair(gatedOn: \.stopThenStatus)
         #expect(report.exitCode == 0)
         #expect(rendezvous.metByAll == 2, "both stops were in flight at the same time")
         #expect(rendezvous.timedOut == 0)
@@ -78,15 +73,21 @@ final class Rendezvous: HostConnector, @unchecked Sendable {
     /// Starts never overlap: the backup starts only once the primary serves, so a
     /// start that waited for the other node's would wait out its timeout.
     @Test func startsStayOneNodeAtATime() async throws {
-        var lab = Lab()
-        lab.pair("soc")
-        let rendezvous = Rendezvous(lab.network, expected: 2) { node, command in command == NodeCommands(node.xsoar).start }
-        var engine = lab.engine()
-        engine.connector = rendezvous
-        let report = try await engine.apply(clusters: lab.clusters, certificate: new, options: fastOptions)
+        let (_, report, rendezvous) = try await applyToAPair(gatedOn: \.start)
         #expect(report.exitCode == 0)
         #expect(rendezvous.metByAll == 1, "only the backup's start found the primary's begun")
         #expect(rendezvous.timedOut == 1, "the primary's start waited alone")
+    }
+
+    /// An apply to one pair whose nodes wait, on `command`, for each other.
+    private func applyToAPair(gatedOn command: any KeyPath<NodeCommands, RemoteCommand> & Sendable) async throws
+        -> (Lab, RunReport, Rendezvous) {
+        var lab = Lab()
+        lab.pair("soc")
+        let rendezvous = Rendezvous(lab.network, expected: 2) { node, c in c == NodeCommands(node.xsoar)[keyPath: command] }
+        var engine = lab.engine()
+        engine.connector = rendezvous
+        return (lab, try await engine.apply(clusters: lab.clusters, certificate: new, options: fastOptions), rendezvous)
     }
 
     /// A failure on one node of a phase that ran at once: the other node's
