@@ -111,7 +111,6 @@ public struct NodeFacts: Sendable, Codable, Equatable {
     public var strayFiles: [String]
     /// Node clock minus controller clock, seconds.
     public var clockSkewSeconds: Int?
-    public var serviceRunning: Bool
     /// When the served leaf was issued: `renew` never goes back to an older one.
     public var servedNotBefore: Date? = nil
 }

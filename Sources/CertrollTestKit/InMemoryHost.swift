@@ -366,7 +366,6 @@ open class InMemoryHost: RemoteHost, @unchecked Sendable {
         }
         out += "clock=\(Int(Date().timeIntervalSince1970) + clockOffset)\n"
         out += certificateLikeFiles().map { "stray=\($0)\n" }.joined()
-        out += "\ncertroll-status=\(_running ? 0 : 3)\n"
         return out + "end\n"
     }
 

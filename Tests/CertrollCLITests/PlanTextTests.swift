@@ -16,8 +16,7 @@ import Testing
             servedNotAfter: TestPKI.referenceTime + 10 * 86_400, diskFingerprint: current ? certificate.leafFingerprint : FakePKI.leafFingerprint("old"),
             diskNotAfter: TestPKI.referenceTime + 10 * 86_400,
             certSHA256: current ? certificate.chainSHA256 : SHA256.hex(old), keySHA256: current ? certificate.keySHA256 : "x",
-            currentKeyEncrypted: false, currentKeyOpens: false, confNeedsEdit: false, strayFiles: [], clockSkewSeconds: 0,
-            serviceRunning: true)
+            currentKeyEncrypted: false, currentKeyOpens: false, confNeedsEdit: false, strayFiles: [], clockSkewSeconds: 0)
     }
 
     static func node(_ host: String, _ role: Role) -> ClusterNode {

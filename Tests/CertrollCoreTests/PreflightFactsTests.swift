@@ -32,9 +32,6 @@ import Testing
             for p in /usr/local/demisto "$w"; do df -Pk -- "$p" 2>/dev/null | { read -r _; read -r _ _ _ a _ && printf 'free=%s %s\n' "$a" "$p"; }; done
             date +clock=%s
             find /usr/local/demisto -maxdepth 1 -type f \( -name '*.pem' -o -name '*.key' -o -name '*.crt' \) | sed 's/^/stray=/'
-            (
-            service demisto status
-            ) >/dev/null 2>&1; printf '\ncertroll-status=%d\n' "$?"
             echo end
             """#)
     }
@@ -53,9 +50,6 @@ import Testing
             for p in '/opt/x s' "$w"; do df -Pk -- "$p" 2>/dev/null | { read -r _; read -r _ _ _ a _ && printf 'free=%s %s\n' "$a" "$p"; }; done
             date +clock=%s
             find '/opt/x s' -maxdepth 1 -type f \( -name '*.pem' -o -name '*.key' -o -name '*.crt' \) | sed 's/^/stray=/'
-            (
-            service demisto status
-            ) >/dev/null 2>&1; printf '\ncertroll-status=%d\n' "$?"
             echo end
             """#)
     }

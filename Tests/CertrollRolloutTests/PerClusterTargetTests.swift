@@ -95,7 +95,7 @@ import Testing
         let id = target.identity
         let facts = NodeFacts(node: "a", servedFingerprint: id.leafFingerprint, servedNotAfter: nil, diskFingerprint: id.leafFingerprint,
                               diskNotAfter: nil, certSHA256: id.chainSHA256, keySHA256: id.keySHA256, currentKeyEncrypted: false,
-                              currentKeyOpens: false, confNeedsEdit: false, strayFiles: [], clockSkewSeconds: 0, serviceRunning: true)
+                              currentKeyOpens: false, confNeedsEdit: false, strayFiles: [], clockSkewSeconds: 0)
         #expect(CurrentRule.isCurrent(facts, id))
         #expect(CurrentRule.clusterIsCurrent([facts, facts], id))
         for change in [\NodeFacts.servedFingerprint, \.certSHA256, \.keySHA256] as [WritableKeyPath<NodeFacts, String?>] {
@@ -115,7 +115,7 @@ import Testing
         func facts(_ notBefore: Date?) -> NodeFacts {
             var f = NodeFacts(node: "a", servedFingerprint: "x", servedNotAfter: nil, diskFingerprint: nil, diskNotAfter: nil,
                               certSHA256: nil, keySHA256: nil, currentKeyEncrypted: false, currentKeyOpens: false,
-                              confNeedsEdit: false, strayFiles: [], clockSkewSeconds: nil, serviceRunning: true)
+                              confNeedsEdit: false, strayFiles: [], clockSkewSeconds: nil)
             f.servedNotBefore = notBefore
             return f
         }

@@ -16,8 +16,8 @@ final class HostWithoutCombinedFacts: InMemoryHost, @unchecked Sendable {
 @Suite struct PreflightRoundTripTests {
     let new = FakePKI.toInstall("new")
 
-    /// One command for privilege, the status and every other fact, then the
-    /// three files: 4 round trips per node (one more when a lock file is
+    /// One command for privilege and every other fact, then the three files:
+    /// 4 round trips per node (one more when a lock file is
     /// there), down from 20.
     @Test func preflightOfOneNodeTakesFourRoundTrips() async throws {
         var lab = Lab()
@@ -48,14 +48,16 @@ final class HostWithoutCombinedFacts: InMemoryHost, @unchecked Sendable {
         #expect(b.operations.filter { $0 != .close } == [.run(NodeCommands(fastSettings).preflightFacts.shell), .run("id -u")])
     }
 
-    /// The one-by-one way still works (and is what it replaced: 20 round trips).
+    /// The one-by-one way still works: the combined command that was not
+    /// understood, then 19 round trips (20 before the status left preflight).
     @Test func withoutTheCombinedCommandEachFactIsAskedOnItsOwn() async throws {
         var lab = Lab()
         let (_, b) = lab.pair("soc", backup: HostWithoutCombinedFacts.self)
         let plan = await lab.engine().plan(clusters: lab.clusters, certificate: new, options: fastOptions)
         #expect(plan.exitCode == 0)
-        #expect(b.operations.filter { $0 != .close }.count == 1 + 20)
+        #expect(b.operations.filter { $0 != .close }.count == 1 + 19)
         #expect(b.commandsRun.contains("date +%s"))
+        #expect(!b.commandsRun.contains(NodeCommands(fastSettings).status.shell), "nothing in preflight decides on the status")
     }
 
     /// Whatever the node's state, the combined facts and the one-by-one commands

@@ -92,8 +92,7 @@ public struct NodeCommands: Sendable, Equatable {
     /// privilege); service, owner and group exist;
     /// which folders are folders and which files exist; whether work_dir exists;
     /// free space (`df -Pk`, 4th column) of the cert folder and of work_dir, or
-    /// the folder it will be made in; the clock; stray certificate-like files;
-    /// whether the status template says the service runs.
+    /// the folder it will be made in; the clock; stray certificate-like files.
     /// Prints tagged lines read by `CommandOutput.preflightFacts`, `end` last.
     /// Never prints a file's content.
     public var preflightFacts: RemoteCommand {
@@ -111,7 +110,6 @@ public struct NodeCommands: Sendable, Equatable {
             "for p in \(q(settings.certDirectory)) \"$w\"; do df -Pk -- \"$p\" 2>/dev/null | { read -r _; read -r _ _ _ a _ && printf 'free=%s %s\\n' \"$a\" \"$p\"; }; done",
             "date +clock=%s",
             "\(Self.certificateLikeFiles(in: settings.certDirectory).shell) | sed 's/^/stray=/'",
-            statusLine,
             "echo end",
         ].joined(separator: "\n"))
     }
@@ -254,7 +252,6 @@ public enum CommandOutput {
                 facts.freeBytes[String(value[value.index(after: space)...])] = kb * 1024
             case "clock": facts.clock = Int(value)
             case "uid": facts.effectiveUID = value
-            case "certroll-status": facts.serviceRunning = Int32(value).map { $0 == 0 }
             case "stray": facts.strayFiles.append(value)
             default: continue
             }
@@ -287,13 +284,11 @@ public struct PreflightFacts: Sendable, Equatable {
     public var strayFiles: [String] = []
     /// `id -u` as printed; `0` is root.
     public var effectiveUID: String?
-    /// Whether the status template exited 0; nil when it was not reached.
-    public var serviceRunning: Bool?
 
     public init(serviceExists: Bool = false, ownerExists: Bool = false, groupExists: Bool = false,
                 directories: Set<String> = [], files: Set<String> = [], workDirExists: Bool = false,
                 freeBytes: [String: UInt64] = [:], clock: Int? = nil, strayFiles: [String] = [],
-                effectiveUID: String? = nil, serviceRunning: Bool? = nil) {
+                effectiveUID: String? = nil) {
         self.serviceExists = serviceExists
         self.ownerExists = ownerExists
         self.groupExists = groupExists
@@ -304,7 +299,6 @@ public struct PreflightFacts: Sendable, Equatable {
         self.clock = clock
         self.strayFiles = strayFiles
         self.effectiveUID = effectiveUID
-        self.serviceRunning = serviceRunning
     }
 }
 

@@ -27,7 +27,6 @@ struct GatheredFacts: Sendable {
     /// The chain served on https_port; nil with the reason when nothing answered.
     var served: ServedChain?
     var servedProblem: String?
-    var serviceRunning: Bool
     /// `notAfter` of the leaf on disk and of the served leaf, when readable.
     var diskNotAfter: Date?
     var servedNotAfter: Date?
@@ -166,14 +165,13 @@ struct NodeFactGatherer {
         } catch {
             servedProblem = "\(error)"
         }
-        let running = try await succeeds(commands.status, unless: known?.serviceRunning)
         let notAfter = { (der: Data?) in der.flatMap { certificateDates?.validity(der: $0)?.notAfter } }
         let servedLeaf = served?.certificatesDER.first
         return GatheredFacts(
             serviceExists: serviceExists, ownerExists: ownerExists, groupExists: groupExists, missingFolders: missing,
             certData: certData, keyData: keyData, confData: confData, key: key, keyOpenedWith: openedWith,
             freeSpace: freeSpace, strayFiles: listed.filter { $0 != x.certPath && $0 != x.keyPath }, clock: clock,
-            lockData: lockData, served: served, servedProblem: servedProblem, serviceRunning: running,
+            lockData: lockData, served: served, servedProblem: servedProblem,
             diskNotAfter: notAfter(certData.flatMap { PEM.certificateDERs(in: $0).first }),
             servedNotAfter: notAfter(servedLeaf),
             servedNotBefore: servedLeaf.flatMap { certificateDates?.validity(der: $0)?.notBefore })

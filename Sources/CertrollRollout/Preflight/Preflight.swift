@@ -68,7 +68,7 @@ struct Preflight {
             currentKeyEncrypted: key == .encryptedOpened || key == .encryptedLocked, currentKeyOpens: key == .encryptedOpened,
             currentKeyOpenedWith: facts.keyOpenedWith, confNeedsEdit: input.confNeedsEdit, strayFiles: facts.strayFiles,
             clockSkewSeconds: facts.clock.map { $0.node - Int($0.controller.timeIntervalSince1970) },
-            serviceRunning: facts.serviceRunning, servedNotBefore: facts.servedNotBefore)
+            servedNotBefore: facts.servedNotBefore)
         return NodePreflight(node: node.host, findings: findings, facts: nodeFacts)
     }
 }
