@@ -165,9 +165,18 @@ extension Certroll {
         }.first
     }
 
-    /// The newest run id under `stateDir` (run ids sort by start time).
+    /// The newest run id under `stateDir`. Run ids carry whole seconds, so two runs of one second sort by their
+    /// random suffix: the time of each journal's first line (milliseconds)
+    /// decides, then the id.
     public static func newestRunID(stateDir: String) -> String? {
-        (try? FileManager.default.contentsOfDirectory(atPath: "\(stateDir)/runs"))?.sorted().last
+        let ids = (try? FileManager.default.contentsOfDirectory(atPath: "\(stateDir)/runs")) ?? []
+        func started(_ id: String) -> String {
+            guard let data = FileManager.default.contents(atPath: "\(stateDir)/runs/\(id)/journal.jsonl"),
+                  let first = data.split(separator: 0x0A).first,
+                  let header = try? JSONSerialization.jsonObject(with: Data(first)) as? [String: Any] else { return "" }
+            return header["time"] as? String ?? ""
+        }
+        return ids.map { (started($0), $0) }.max { $0 < $1 }?.1
     }
 
     /// Each cluster's outcome in `report.json` of run `runID`, in report order.

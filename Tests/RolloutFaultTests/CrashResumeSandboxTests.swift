@@ -18,8 +18,8 @@ extension SandboxFaults {
         static let representative: [(String, String, Int?)] = [
             ("lock", "end", 2),      // locked, nothing staged
             ("stage", "end", 2),     // staged everywhere, service still up
-            ("stop", "end", 1),      // the outage began: primary stopped, backup running
-            ("swap", "end", 1),      // mid-swap: primary has the new files, backup the old
+            ("stop", "end", 1),      // the outage began: both stopped at once, only the primary's end journaled
+            ("swap", "end", 1),      // mid-swap: both swapped at once, only the primary's end journaled
             ("start", "end", 1),     // the primary serves the new leaf, backup stopped
             ("verify", "end", 2),    // everything verified, locks still held
         ]
