@@ -26,21 +26,23 @@ build: deps
 
 # Unit tests run anywhere; integration tests (real sshd in namespaces) need
 # root and say so when skipped.
+# One run at a time on a machine (scripts/one-test-run): the sandbox suites
+# use fixed names, so a second run would tear down the first's sandboxes.
 test: deps
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build
-	@scripts/test-install
+	@scripts/one-test-run $(SWIFT) test --skip-build
+	@scripts/one-test-run scripts/test-install
 
 # What an admin gets: make install into a temporary prefix and make deb, then
 # use both (--version, man, completions, ldd, dpkg -i/-r in a throwaway root).
 test-install: deps
-	@scripts/test-install
+	@scripts/one-test-run scripts/test-install
 
 # The long sandbox sweeps too: SIGKILL of the controller after every journal
 # line, then resume (RolloutFaultTests; CERTROLL_LONG_TESTS=1).
 test-long: deps
 	$(SWIFT) build --build-tests
-	CERTROLL_LONG_TESTS=1 $(SWIFT) test --skip-build
+	CERTROLL_LONG_TESTS=1 scripts/one-test-run $(SWIFT) test --skip-build
 
 # Release-build benchmarks on the sandbox (root); writes docs/benchmarks.md.
 bench: deps
