@@ -88,7 +88,7 @@ final class SSHTestKeys: Sendable {
     let userPassword: String
 
     private init() throws {
-        dir = try sh("mktemp -d /tmp/crssh-keys.XXXXXX").trimmingCharacters(in: .whitespacesAndNewlines)
+        dir = try Scratch.directory("ssh-keys").path
         chmod(dir, 0o755)
         ed25519 = dir + "/id_ed25519"
         ed25519Encrypted = dir + "/id_ed25519_enc"

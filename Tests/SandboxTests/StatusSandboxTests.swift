@@ -242,11 +242,10 @@ struct StatusPKI: Sendable {
 
     static func shared() async throws -> StatusPKI { try await Store.shared.get() }
 
-    static func directory() throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("certroll-status-tests-\(getpid())")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url
-    }
+    /// One folder for the test process, removed when it exits.
+    private static let folder = Scratch.path("status-tests")
+
+    static func directory() throws -> URL { URL(fileURLWithPath: folder) }
 
     private static func make() throws -> StatusPKI {
         let base = try TestPKI(reference: Date())

@@ -23,8 +23,7 @@ struct TestChain: Sendable {
     static func shared() async throws -> TestChain { try await TestChainStore.shared.chain() }
 
     static func make() throws -> TestChain {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("certroll-sandbox-tests-\(getpid())-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let dir = try Scratch.directory("sandbox-tests")
         func openssl(_ arguments: String...) throws {
             let result = try SandboxProcess.runBlocking("/bin/sh", ["-c", "cd '\(dir.path)' && openssl " + arguments.joined(separator: " ")])
             guard result.succeeded else { throw SandboxError(.spawnFailed, "openssl \(arguments.joined(separator: " ")): \(result.stderrText)") }
