@@ -56,6 +56,18 @@ import Testing
         }
     }
 
+    /// Verify must hear the status template's answer: a command that could not
+    /// ask it is a failed verify (said as such), and the pair rolls back.
+    @Test func aVerifyThatCannotAskTheStatusRollsBack() async throws {
+        var lab = Lab()
+        let (a, b) = lab.pair("soc", backup: HostWhoseVerifyCommandFails.self)
+        let report = try await lab.engine().apply(clusters: lab.clusters, certificate: new, options: fastOptions)
+        #expect(report.exitCode == 1)
+        let reason = try #require(report.clusters[0].outcome.reason)
+        #expect(reason.hasPrefix("node soc-b: could not ask `service demisto status` whether the service is active (exit 126: sh: denied)."), "\(reason)")
+        for h in [a, b] { #expect(h.servedLeaf == FakePKI.leafFingerprint("old")) }
+    }
+
     @Test func nodeDiesAfterStopNeedsAPerson() async throws {
         var lab = Lab()
         let (a, _) = lab.pair("soc", backup: HostThatDiesAfterStop.self)
@@ -319,4 +331,12 @@ final class HostThatRefusesSudo: InMemoryHost, @unchecked Sendable {
     }
 
     override func fault(_ op: Operation) throws -> CommandResult? { throw SudoRefused() }
+}
+
+/// Its verify command (OTC and status) cannot run.
+final class HostWhoseVerifyCommandFails: InMemoryHost, @unchecked Sendable {
+    override func fault(_ op: Operation) throws -> CommandResult? {
+        guard case .run(let c) = op, c == NodeCommands(settings).otcThenStatus.shell else { return nil }
+        return CommandResult(exitStatus: 126, stderr: Data("sh: denied".utf8))
+    }
 }

@@ -239,7 +239,10 @@ extension ClusterDriver {
         if otc, CommandOutput.lines(r).contains("otc=present") {
             throw StepError(.verifyFailed, "node \(node.host): \(x.otcPath) is still there, so XSOAR did not read the key passphrase from it.")
         }
-        guard CommandOutput.status(r) == 0 else {
+        guard let status = CommandOutput.status(r) else {
+            throw StepError(.verifyFailed, "node \(node.host): could not ask `\(x.statusCommand)` whether the service is active (exit \(r.exitStatus): \(r.stderrText.trimmingCharacters(in: .whitespacesAndNewlines))).")
+        }
+        guard status == 0 else {
             throw StepError(.verifyFailed, "node \(node.host): `\(x.statusCommand)` says the service is not active.")
         }
     }
