@@ -121,22 +121,23 @@ public struct ClusterRollout: Sendable {
     /// swap, verify and the final unlock. Locks are taken in node order, so two
     /// controllers racing for a cluster cannot each win a node of it; starts
     /// and the rollback stay one node at a time (primary first).
-    public var concurrentNodes: [Int] {
-        switch state {
-        case .staging(let p), .backingUp(let p), .stopping(let p), .swapping(let p), .verifying(let p), .unlocking(let p, _):
-            p
-        default:
-            []
-        }
-    }
+    public var concurrentNodes: [Int] { concurrentPhase?.pending ?? [] }
 
     /// Whether `step` on `node` is still to be reported in the phase in flight.
     public func isPending(_ step: Step, node: Int) -> Bool {
-        guard concurrentNodes.contains(node) else { return false }
-        return switch (state, step) {
-        case (.staging, .stage), (.backingUp, .backup), (.stopping, .stop), (.swapping, .swap), (.verifying, .verify),
-             (.unlocking, .unlock): true
-        default: false
+        concurrentPhase.map { $0.step == step && $0.pending.contains(node) } ?? false
+    }
+
+    /// The phase in flight when its nodes may run it at once, and who is left.
+    private var concurrentPhase: (step: Step, pending: [Int])? {
+        switch state {
+        case .staging(let p): (.stage, p)
+        case .backingUp(let p): (.backup, p)
+        case .stopping(let p): (.stop, p)
+        case .swapping(let p): (.swap, p)
+        case .verifying(let p): (.verify, p)
+        case .unlocking(let p, _): (.unlock, p)
+        default: nil
         }
     }
 

@@ -234,19 +234,11 @@ public struct RolloutEngine: Sendable {
                            runID: String?, journal: (any JournalWriter)?, events: any RolloutEventSink) async -> ClusterCheck {
         // Preflight only reads, so a cluster's nodes are asked at once (each on its
         // own connection); findings, events and journal lines still come in node order.
-        let checked = await withTaskGroup(of: (Int, (any RemoteHost)?, NodePreflight).self) { group in
-            for (i, node) in cluster.nodes.enumerated() {
-                group.addTask {
-                    let (host, result) = await self.preflight(node, certificate: certificate, options: options, secrets: secrets, runID: runID)
-                    return (i, host, result)
-                }
-            }
-            var byNode = [((any RemoteHost)?, NodePreflight)?](repeating: nil, count: cluster.nodes.count)
-            for await (i, host, result) in group { byNode[i] = (host, result) }
-            return byNode.map { $0! }
+        let checked = await inOrder(cluster.nodes) { node in
+            await self.preflight(node, certificate: certificate, options: options, secrets: secrets, runID: runID)
         }
-        let hosts = checked.map(\.0)
-        let results = checked.map(\.1)
+        let hosts = checked.map(\.host)
+        let results = checked.map(\.result)
         for r in results {
             for f in r.findings {
                 events.receive(RolloutEvent(kind: .check, runID: runID, cluster: cluster.name, node: r.node, step: .preflight,
@@ -270,7 +262,7 @@ public struct RolloutEngine: Sendable {
 
     /// One node's preflight: its host when it could be reached, and the findings.
     private func preflight(_ node: ClusterNode, certificate: CertificateToInstall, options: RolloutOptions, secrets: RolloutSecrets,
-                           runID: String?) async -> ((any RemoteHost)?, NodePreflight) {
+                           runID: String?) async -> (host: (any RemoteHost)?, result: NodePreflight) {
         do {
             let host = try await connector.connect(to: node)
             let gatherer = NodeFactGatherer(node: node, host: host, certificate: certificate, options: options, secrets: secrets,

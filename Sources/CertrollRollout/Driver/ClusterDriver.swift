@@ -46,81 +46,45 @@ struct ClusterDriver: Sendable {
         var machine = ClusterRollout(nodeCount: context.cluster.nodes.count, mode: mode)
         var action = machine.begin()
         while true {
-            let step: Step
-            let index: Int?
             switch action {
             case .finish(let ending):
                 return outcome(ending, state: state)
-            case .node(let s, let i):
-                let batch = machine.concurrentNodes
-                if batch.count > 1, batch.contains(i) {
-                    action = await runAtOnce(s, batch, &machine, &state)
-                    continue
-                }
-                (step, index) = (s, i)
-            case .cluster(let s):
-                (step, index) = (s, nil)
-            }
-            if context.cancellation.aborts {
-                try? journal(step, index, .notRun, message: "stopped on request before \(step.rawValue); `certroll resume \(context.runID)` continues")
-                action = machine.interrupted()
-                continue
-            }
-            do {
-                try journal(step, index, .begin)
-                var entry = try await perform(step, index, &state)
-                entry.message = entry.message ?? "\(subject(index)): \(step.rawValue) done."
-                try journal(step, index, .end, entry: entry)
-                action = event(&machine, step, index)
-            } catch is JournalUnavailable {
-                action = machine.interrupted()
-            } catch {
-                let reason = "\(error)"
-                if [.endpoints, .afterSuccess, .discard, .unlock].contains(step) { state.warnings.append(reason) }
-                do {
-                    try journal(step, index, .failed, message: reason)
-                } catch {
-                    action = machine.interrupted()
-                    continue
-                }
-                action = machine.failed(.init(step: step, node: index, reason: reason))
+            case .node(let step, let i):
+                // The phase's other pending nodes too, where the machine lets them run at once.
+                let nodes = machine.concurrentNodes.contains(i) ? machine.concurrentNodes : [i]
+                action = await perform(step, on: nodes, &machine, &state)
+            case .cluster(let step):
+                action = await perform(step, on: [nil], &machine, &state)
             }
         }
     }
 
-    /// One step on several nodes at once (`ClusterRollout.concurrentNodes`).
-    /// Every node's begin is journaled (one fsync) before any of them runs, and
-    /// each end or failure after all have returned, in node order, so the journal reads the
-    /// same whichever node finishes first. The machine hears of the successes
-    /// first, then of the first failure (of each, for the clean-up steps that
-    /// only warn).
-    private func runAtOnce(_ step: Step, _ batch: [Int], _ machine: inout ClusterRollout,
-                           _ state: inout MutableState) async -> ClusterRollout.Action {
+    /// One step on one node, on the cluster (`nil`), or on several nodes at once.
+    /// Every begin line is journaled (one fsync) before the step runs anywhere,
+    /// and each end or failure line once all have returned, in node order, so
+    /// the journal reads the same whichever node finishes first. The machine
+    /// hears of the successes first, then of the first failure (and of each
+    /// further one it still waits for: the clean-up steps that only warn).
+    private func perform(_ step: Step, on nodes: [Int?], _ machine: inout ClusterRollout,
+                         _ state: inout MutableState) async -> ClusterRollout.Action {
         if context.cancellation.aborts {
-            try? journal(step, batch[0], .notRun, message: "stopped on request before \(step.rawValue); `certroll resume \(context.runID)` continues")
+            try? journal(step, nodes[0], .notRun, message: "stopped on request before \(step.rawValue); `certroll resume \(context.runID)` continues")
             return machine.interrupted()
         }
         do {
-            try journal(batch.map { line(step, $0, .begin) })
+            try journal(nodes.map { line(step, $0, .begin) })
         } catch {
             return machine.interrupted()
         }
         let snapshot = state
-        let results = await withTaskGroup(of: NodeResult.self) { group in
-            for i in batch {
-                group.addTask {
-                    var local = snapshot
-                    do {
-                        let entry = try await perform(step, i, &local)
-                        return NodeResult(node: i, outcome: .success(entry), state: local)
-                    } catch {
-                        return NodeResult(node: i, outcome: .failure(error), state: local)
-                    }
-                }
+        let results = await inOrder(nodes) { i in
+            var local = snapshot
+            do {
+                let entry = try await perform(step, i, &local)
+                return StepResult(node: i, outcome: .success(entry), state: local)
+            } catch {
+                return StepResult(node: i, outcome: .failure(error), state: local)
             }
-            var all: [NodeResult] = []
-            for await r in group { all.append(r) }
-            return all.sorted { $0.node < $1.node }
         }
         var failures: [ClusterRollout.Failure] = []
         var lines: [JournalEntry] = []
@@ -134,7 +98,7 @@ struct ClusterDriver: Sendable {
                 lines.append(line(step, i, .end, entry: entry))
             case .failure(let error):
                 let reason = "\(error)"
-                if [.discard, .unlock].contains(step) { state.warnings.append(reason) }
+                if [.endpoints, .afterSuccess, .discard, .unlock].contains(step) { state.warnings.append(reason) }
                 lines.append(line(step, i, .failed, message: reason))
                 failures.append(.init(step: step, node: i, reason: reason))
             }
@@ -145,18 +109,19 @@ struct ClusterDriver: Sendable {
             return machine.interrupted()
         }
         var action: ClusterRollout.Action?
-        for i in batch where !failures.contains(where: { $0.node == i }) {
+        for i in nodes where !failures.contains(where: { $0.node == i }) {
             action = event(&machine, step, i)
         }
-        for failure in failures where machine.isPending(step, node: failure.node ?? -1) {
+        for (n, failure) in failures.enumerated() where n == 0 || machine.isPending(step, node: failure.node ?? -1) {
             action = machine.failed(failure)
         }
-        return action!
+        guard let action else { preconditionFailure("a step on \(nodes.count) node(s) reported nothing to the machine") }
+        return action
     }
 
-    /// What one node's step of `runAtOnce` returned.
-    private struct NodeResult: Sendable {
-        var node: Int
+    /// What a step on one node (or the cluster) returned, with what it learned.
+    private struct StepResult: Sendable {
+        var node: Int?
         var outcome: Result<JournalEntry, any Error>
         var state: MutableState
     }
@@ -168,11 +133,13 @@ struct ClusterDriver: Sendable {
         var confStaged: [Int: Bool]
         var warnings: [String] = []
 
-        /// What a step on node `i` learned in its own copy of the state.
-        mutating func take(node i: Int, from local: MutableState, warningsAfter count: Int) {
-            backups[i] = local.backups[i]
-            otcWritten[i] = local.otcWritten[i]
-            confStaged[i] = local.confStaged[i]
+        /// What a step on node `i` (or the cluster) learned in its own copy of the state.
+        mutating func take(node i: Int?, from local: MutableState, warningsAfter count: Int) {
+            if let i {
+                backups[i] = local.backups[i]
+                otcWritten[i] = local.otcWritten[i]
+                confStaged[i] = local.confStaged[i]
+            }
             warnings += local.warnings.dropFirst(count)
         }
     }
