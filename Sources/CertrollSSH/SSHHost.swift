@@ -269,9 +269,12 @@ public actor SSHHost: RemoteHost {
     private func names(uid: UInt32, gid: UInt32) throws -> (String, String) {
         if userByID[uid] == nil || groupByID[gid] == nil {
             try lookUp(users: [String(uid)], groups: [String(gid)])
+            // An id with no name on the node is shown as the number, as `ls -l`
+            // does, and remembered so: it is not looked up again.
+            userByID[uid] = userByID[uid] ?? String(uid)
+            groupByID[gid] = groupByID[gid] ?? String(gid)
         }
-        // An id with no name on the node is shown as the number, as `ls -l` does.
-        return (userByID[uid] ?? String(uid), groupByID[gid] ?? String(gid))
+        return (userByID[uid]!, groupByID[gid]!)
     }
 
     /// One `getent` of each database for every key (a name or a number), each
