@@ -126,8 +126,16 @@ struct FileTests {
         try sh("echo '{}' > \(base)/demisto.conf && chown 0:0 \(base)/demisto.conf")
         let conf = try await host.stat(base + "/demisto.conf")
         #expect(conf?.owner == "root" && conf?.group == "root")
-        let ran = log.text.split(separator: "\n").filter { $0.contains("ran") }
+        var ran = log.text.split(separator: "\n").filter { $0.contains("ran") }
         #expect(ran.filter { $0.contains("getent") }.count == 1, "\(ran)")
+        // An id with no name is shown as its number, and looked up once.
+        try sh("touch \(base)/orphan && chown 54321:54321 \(base)/orphan")
+        for _ in 0..<2 {
+            let orphan = try await host.stat(base + "/orphan")
+            #expect(orphan?.owner == "54321" && orphan?.group == "54321")
+        }
+        ran = log.text.split(separator: "\n").filter { $0.contains("ran") }
+        #expect(ran.filter { $0.contains("getent") }.count == 2, "\(ran)")
         let error = await #expect(throws: SSHError.self) {
             try await host.writeFile(base + "/x", contents: Data(), mode: 0o600, owner: "no-such-user-\(getpid())", group: "root")
         }
